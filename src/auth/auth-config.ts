@@ -1,0 +1,176 @@
+/**
+ * The Auth.js configuration: the Cognito provider, the one `jwt` callback, the
+ * session shape, the redirect rule and sign-out revocation.
+ */
+import type { ExpressAuthConfig } from "@auth/express";
+import Cognito from "@auth/express/providers/cognito";
+import { decodeJwt } from "jose";
+import type { Config } from "../config.js";
+import type { CognitoGateway } from "../cognito/cognito-gateway.js";
+import { isBffError } from "../errors.js";
+import type { Logger } from "../log.js";
+import type { TokenRefresher } from "../refresh/token-refresher.js";
+import { toSessionPayload, type SessionTokens } from "./session-payload.js";
+
+export interface AuthConfigDeps {
+  config: Config;
+  cognito: CognitoGateway;
+  refresher: TokenRefresher;
+  log: Logger;
+  /** Epoch milliseconds. */
+  now: () => number;
+}
+
+/** The OAuth account Auth.js hands to the `jwt` callback at sign-in (the fields we use). */
+export interface SignInAccount {
+  access_token?: string;
+  id_token?: string;
+  refresh_token?: string;
+  expires_at?: number;
+  providerAccountId?: string;
+}
+
+function stringClaim(claims: Record<string, unknown>, name: string): string | undefined {
+  const value = claims[name];
+  return typeof value === "string" && value.length > 0 ? value : undefined;
+}
+
+/**
+ * The session fields stored at sign-in. `expires_at` is `account.expires_at`
+ * (already absolute epoch seconds, never added to `Date.now()`), or the access
+ * token's own `exp` where the response carried no lifetime. The username for
+ * SECRET_HASH is `cognito:username` (the access token's `username`), not the email.
+ * @throws {Error} when Cognito's answer lacks what a refreshable session needs.
+ */
+export function sessionTokensFromSignIn(
+  account: SignInAccount,
+  profile: Record<string, unknown> | undefined,
+  nowSeconds: number,
+): SessionTokens {
+  const { access_token, refresh_token, id_token } = account;
+  if (!access_token || !refresh_token) throw new Error("Cognito sign-in returned no access or refresh token");
+  const accessClaims = decodeJwt(access_token) as Record<string, unknown>;
+  const idClaims = profile ?? (id_token ? (decodeJwt(id_token) as Record<string, unknown>) : {});
+  const expiresAt = typeof account.expires_at === "number" ? account.expires_at : accessClaims.exp;
+  const username = stringClaim(idClaims, "cognito:username") ?? stringClaim(accessClaims, "username");
+  const sub = stringClaim(idClaims, "sub") ?? stringClaim(accessClaims, "sub") ?? account.providerAccountId;
+  if (typeof expiresAt !== "number" || !username || !sub) {
+    throw new Error("Cognito sign-in returned tokens without expiry, username or sub");
+  }
+  const tokens: SessionTokens = {
+    access_token,
+    refresh_token,
+    expires_at: expiresAt,
+    issued_at: Math.min(nowSeconds, expiresAt),
+    cognito_username: username,
+    cognito_sub: sub,
+  };
+  if (id_token) tokens.id_token = id_token;
+  const scope = stringClaim(accessClaims, "scope");
+  if (scope) tokens.scope = scope;
+  return tokens;
+}
+
+/**
+ * Post-sign-in/out redirects go only to this service, an allowed SPA origin,
+ * or the Hosted UI `/logout` of our client with such a `logout_uri`.
+ */
+export function isAllowedRedirect(url: string, config: Config): boolean {
+  if (!URL.canParse(url)) return false;
+  const target = new URL(url);
+  const allowedOrigins = new Set([config.publicUrl.origin, ...config.allowedOrigins]);
+  if (allowedOrigins.has(target.origin)) return true;
+  const domain = config.cognito.domain;
+  if (domain && `${target.origin}${target.pathname}` === `${new URL(domain).origin}/logout`) {
+    const logoutUri = target.searchParams.get("logout_uri");
+    return (
+      target.searchParams.get("client_id") === config.cognito.clientId &&
+      logoutUri !== null &&
+      URL.canParse(logoutUri) &&
+      allowedOrigins.has(new URL(logoutUri).origin)
+    );
+  }
+  return false;
+}
+
+export function createAuthConfig({ config, cognito, refresher, log, now }: AuthConfigDeps): ExpressAuthConfig {
+  const { cognito: c } = config;
+  const hostedUi = c.domain
+    ? {
+        authorization: { url: `${c.domain}/oauth2/authorize`, params: { scope: c.scopes.join(" ") } },
+        token: `${c.domain}/oauth2/token`,
+        userinfo: `${c.domain}/oauth2/userInfo`,
+      }
+    : { authorization: { params: { scope: c.scopes.join(" ") } } };
+
+  return {
+    basePath: "/auth",
+    secret: [...config.authSecrets],
+    trustHost: true,
+    useSecureCookies: config.publicUrl.protocol === "https:",
+    session: { strategy: "jwt", maxAge: config.sessionMaxAgeSeconds },
+    providers: [
+      Cognito({
+        clientId: c.clientId,
+        clientSecret: c.clientSecret ?? "",
+        issuer: c.issuer,
+        checks: ["pkce", "state", "nonce"],
+        client: { token_endpoint_auth_method: c.tokenAuthMethod },
+        ...hostedUi,
+      }),
+    ],
+    callbacks: {
+      async jwt({ token, account, profile }) {
+        if (account) {
+          return { ...token, ...sessionTokensFromSignIn(account, profile, Math.floor(now() / 1000)) };
+        }
+        const session = toSessionPayload(token);
+        if (!session) return null;
+        try {
+          const { tokens } = await refresher.ensureFresh(session);
+          return { ...token, ...tokens };
+        } catch (error) {
+          // A rejected refresh token ends the session; anything transient keeps it as it is.
+          if (isBffError(error) && error.code === "session_expired") return null;
+          return token;
+        }
+      },
+      session({ session, token }) {
+        const t = toSessionPayload(token);
+        if (!t) return session;
+        return {
+          ...session,
+          user: { ...session.user, id: t.cognito_sub, username: t.cognito_username },
+          access_token_expires_at: t.expires_at,
+        };
+      },
+      redirect({ url, baseUrl }) {
+        if (url.startsWith("/") && !url.startsWith("//")) return `${baseUrl}${url}`;
+        return isAllowedRedirect(url, config) ? url : baseUrl;
+      },
+    },
+    events: {
+      async signOut(message) {
+        const session = "token" in message ? toSessionPayload(message.token) : null;
+        if (!session) return;
+        try {
+          await cognito.revokeToken(session.refresh_token);
+          log.info({ user: session.cognito_sub }, "refresh token revoked at sign-out");
+        } catch (error) {
+          log.warn({ user: session.cognito_sub, detail: isBffError(error) ? error.logDetail : "unknown" }, "revocation at sign-out failed");
+        }
+      },
+    },
+    logger: {
+      error(error) {
+        log.error({ authjs: error.name, message: error.message }, "Auth.js error");
+      },
+      warn(code) {
+        log.warn({ authjs: code }, "Auth.js warning");
+      },
+      debug() {
+        // Auth.js debug output contains tokens; never forwarded.
+      },
+    },
+  };
+}

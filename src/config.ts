@@ -1,0 +1,253 @@
+/**
+ * Environment -> typed, validated, frozen configuration.
+ *
+ * This is the only module that reads environment variables (and only through
+ * the `env` object handed to {@link loadConfig}). Every bad or missing variable
+ * is reported by name in one {@link ConfigError}; values are never echoed, so a
+ * secret pasted into the wrong variable does not end up in a log.
+ */
+import { z } from "zod";
+
+export type TokenAuthMethod = "client_secret_basic" | "client_secret_post" | "none";
+export type NodeEnv = "production" | "development" | "test";
+
+export interface CognitoConfig {
+  /** `https://cognito-idp.<region>.amazonaws.com/<poolId>` (http for emulators outside production). */
+  readonly issuer: string;
+  readonly region: string;
+  readonly userPoolId: string;
+  readonly clientId: string;
+  readonly clientSecret: string | undefined;
+  /** Hosted UI base URL without trailing slash, when configured. */
+  readonly domain: string | undefined;
+  /** Cognito API endpoint override (emulators); undefined means the AWS default for the region. */
+  readonly endpoint: string | undefined;
+  readonly tokenAuthMethod: TokenAuthMethod;
+  readonly refreshTokenRotation: boolean;
+  readonly scopes: readonly string[];
+  /** Deadline for one refresh, all attempts included. */
+  readonly timeoutMs: number;
+  /** Attempts per Cognito call (1 = no retry). */
+  readonly maxAttempts: number;
+}
+
+export interface Config {
+  readonly nodeEnv: NodeEnv;
+  readonly port: number;
+  readonly logLevel: string;
+  readonly trustProxy: boolean | number | string;
+  /** Public origin of this service, e.g. `https://bff.example.com`. */
+  readonly publicUrl: URL;
+  /** SPA origins allowed by CORS (with credentials). */
+  readonly allowedOrigins: readonly string[];
+  /** Session secrets, the one that encrypts first (Auth.js order: AUTH_SECRET_3, _2, _1, AUTH_SECRET). */
+  readonly authSecrets: readonly string[];
+  readonly sessionMaxAgeSeconds: number;
+  readonly refreshSkewSeconds: number;
+  readonly includeIdToken: boolean;
+  readonly redisUrl: string | undefined;
+  readonly cognito: CognitoConfig;
+}
+
+/** Thrown by {@link loadConfig}; `problems` holds one line per bad variable. */
+export class ConfigError extends Error {
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+    this.problems = problems;
+  }
+}
+
+const MIN_SECRET_LENGTH = 32;
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === "" ? undefined : v.trim()));
+
+const booleanVar = (fallback: boolean) =>
+  optionalString.pipe(
+    z
+      .enum(["true", "false", "1", "0", "yes", "no"], { message: "must be true or false" })
+      .optional()
+      .transform((v) => (v === undefined ? fallback : v === "true" || v === "1" || v === "yes")),
+  );
+
+const integerVar = (fallback: number, min: number, max: number) =>
+  optionalString.pipe(
+    z
+      .string()
+      .regex(/^\d+$/, { message: "must be a whole number" })
+      .transform(Number)
+      .pipe(z.number().min(min, { message: `must be at least ${min}` }).max(max, { message: `must be at most ${max}` }))
+      .optional()
+      .transform((v) => v ?? fallback),
+  );
+
+const urlVar = optionalString.pipe(
+  z
+    .string()
+    .refine((v) => URL.canParse(v) && /^https?:$/.test(new URL(v).protocol), { message: "must be an http(s) URL" })
+    .optional(),
+);
+
+const secretVar = optionalString.pipe(
+  z.string().min(MIN_SECRET_LENGTH, { message: `must be at least ${MIN_SECRET_LENGTH} characters` }).optional(),
+);
+
+const schema = z.object({
+  NODE_ENV: optionalString.pipe(
+    z.enum(["production", "development", "test"], { message: "must be production, development or test" }).default("development"),
+  ),
+  PORT: integerVar(3000, 0, 65535),
+  LOG_LEVEL: optionalString.pipe(z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(", ")}` }).default("info")),
+  TRUST_PROXY: optionalString,
+  PUBLIC_URL: urlVar,
+  ALLOWED_ORIGINS: optionalString,
+  AUTH_SECRET: secretVar,
+  AUTH_SECRET_1: secretVar,
+  AUTH_SECRET_2: secretVar,
+  AUTH_SECRET_3: secretVar,
+  SESSION_MAX_AGE_SECONDS: integerVar(30 * 24 * 3600, 300, 400 * 24 * 3600),
+  REFRESH_SKEW_SECONDS: integerVar(60, 0, 3600),
+  TOKEN_INCLUDE_ID_TOKEN: booleanVar(false),
+  REDIS_URL: optionalString.pipe(
+    z
+      .string()
+      .refine((v) => URL.canParse(v) && /^rediss?:$/.test(new URL(v).protocol), { message: "must be a redis:// or rediss:// URL" })
+      .optional(),
+  ),
+  COGNITO_ISSUER: urlVar,
+  COGNITO_CLIENT_ID: optionalString,
+  COGNITO_CLIENT_SECRET: optionalString,
+  COGNITO_DOMAIN: urlVar,
+  COGNITO_ENDPOINT: urlVar,
+  COGNITO_TOKEN_AUTH_METHOD: optionalString.pipe(
+    z
+      .enum(["client_secret_basic", "client_secret_post"], { message: "must be client_secret_basic or client_secret_post" })
+      .default("client_secret_basic"),
+  ),
+  COGNITO_REFRESH_TOKEN_ROTATION: booleanVar(false),
+  COGNITO_SCOPES: optionalString,
+  COGNITO_TIMEOUT_MS: integerVar(5000, 100, 60_000),
+  COGNITO_MAX_ATTEMPTS: integerVar(3, 1, 5),
+});
+
+type RawConfig = z.output<typeof schema>;
+
+/** The pool id is the issuer's last path segment; its prefix before `_` is the region. */
+function parseIssuer(issuer: string): { region: string; userPoolId: string } | undefined {
+  const url = new URL(issuer);
+  const userPoolId = url.pathname.replace(/\/+$/, "").split("/").pop() ?? "";
+  const match = /^([a-z]{2}(?:-[a-z]+)+-\d)_[0-9A-Za-z]+$/.exec(userPoolId);
+  if (!match?.[1]) return undefined;
+  const hostRegion = /^cognito-idp\.([a-z0-9-]+)\.amazonaws\.com$/.exec(url.hostname)?.[1];
+  return { region: hostRegion ?? match[1], userPoolId };
+}
+
+function parseOrigins(value: string | undefined, problems: string[]): string[] {
+  if (!value) return [];
+  const origins: string[] = [];
+  for (const item of value.split(",").map((s) => s.trim()).filter(Boolean)) {
+    if (!URL.canParse(item)) {
+      problems.push("ALLOWED_ORIGINS: every entry must be an origin such as https://app.example.com");
+      continue;
+    }
+    const url = new URL(item);
+    if (!/^https?:$/.test(url.protocol) || url.origin !== item.replace(/\/$/, "")) {
+      problems.push("ALLOWED_ORIGINS: every entry must be an origin (scheme, host, port; no path), such as https://app.example.com");
+      continue;
+    }
+    origins.push(url.origin);
+  }
+  return origins;
+}
+
+function parseTrustProxy(value: string | undefined): boolean | number | string {
+  if (value === undefined || value === "false" || value === "0") return false;
+  if (value === "true") return true;
+  if (/^\d+$/.test(value)) return Number(value);
+  return value;
+}
+
+/** Checks that need several variables at once; pushes one line per problem. */
+function checkCombinations(raw: RawConfig, problems: string[]): void {
+  const production = raw.NODE_ENV === "production";
+  if (!raw.AUTH_SECRET && !raw.AUTH_SECRET_1 && !raw.AUTH_SECRET_2 && !raw.AUTH_SECRET_3) {
+    problems.push(`AUTH_SECRET: is required (at least ${MIN_SECRET_LENGTH} random characters, e.g. \`openssl rand -base64 32\`)`);
+  }
+  if (!raw.COGNITO_ISSUER) problems.push("COGNITO_ISSUER: is required, e.g. https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf123");
+  else if (!parseIssuer(raw.COGNITO_ISSUER)) {
+    problems.push("COGNITO_ISSUER: must end with a user pool id such as eu-west-1_AbCdEf123");
+  }
+  if (!raw.COGNITO_CLIENT_ID) problems.push("COGNITO_CLIENT_ID: is required");
+  else if (!/^[\w+]+$/.test(raw.COGNITO_CLIENT_ID)) problems.push("COGNITO_CLIENT_ID: must contain only letters, digits, _ and +");
+  if (production) {
+    if (!raw.PUBLIC_URL) problems.push("PUBLIC_URL: is required in production (the public https origin of this service)");
+    for (const name of ["PUBLIC_URL", "COGNITO_ISSUER", "COGNITO_DOMAIN", "COGNITO_ENDPOINT"] as const) {
+      const value = raw[name];
+      if (value && new URL(value).protocol !== "https:") problems.push(`${name}: must use https in production`);
+    }
+  }
+  if (raw.PUBLIC_URL && new URL(raw.PUBLIC_URL).pathname !== "/") {
+    problems.push("PUBLIC_URL: must be an origin without a path, such as https://bff.example.com");
+  }
+}
+
+/**
+ * Parses and validates the environment.
+ * @throws {ConfigError} naming every bad or missing variable (never its value).
+ */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const parsed = schema.safeParse(env);
+  const problems: string[] = [];
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) problems.push(`${issue.path.join(".")}: ${issue.message}`);
+    throw new ConfigError(problems);
+  }
+  const raw = parsed.data;
+  checkCombinations(raw, problems);
+  const allowedOrigins = parseOrigins(raw.ALLOWED_ORIGINS, problems);
+  if (problems.length > 0) throw new ConfigError([...new Set(problems)]);
+
+  // Checked above; the non-null assertions only restate checkCombinations.
+  const issuer = raw.COGNITO_ISSUER!.replace(/\/+$/, "");
+  const { region, userPoolId } = parseIssuer(issuer)!;
+  const clientSecret = raw.COGNITO_CLIENT_SECRET;
+  const authSecrets = [raw.AUTH_SECRET_3, raw.AUTH_SECRET_2, raw.AUTH_SECRET_1, raw.AUTH_SECRET].filter(
+    (s): s is string => s !== undefined,
+  );
+  const publicUrl = new URL(raw.PUBLIC_URL ?? `http://localhost:${raw.PORT}`);
+
+  const cognito: CognitoConfig = Object.freeze({
+    issuer,
+    region,
+    userPoolId,
+    clientId: raw.COGNITO_CLIENT_ID!,
+    clientSecret,
+    domain: raw.COGNITO_DOMAIN?.replace(/\/+$/, ""),
+    endpoint: raw.COGNITO_ENDPOINT?.replace(/\/+$/, ""),
+    tokenAuthMethod: clientSecret ? raw.COGNITO_TOKEN_AUTH_METHOD : "none",
+    refreshTokenRotation: raw.COGNITO_REFRESH_TOKEN_ROTATION,
+    scopes: Object.freeze((raw.COGNITO_SCOPES ?? "openid email profile").split(/[\s,]+/).filter(Boolean)),
+    timeoutMs: raw.COGNITO_TIMEOUT_MS,
+    maxAttempts: raw.COGNITO_MAX_ATTEMPTS,
+  });
+
+  return Object.freeze({
+    nodeEnv: raw.NODE_ENV,
+    port: raw.PORT,
+    logLevel: raw.LOG_LEVEL,
+    trustProxy: parseTrustProxy(raw.TRUST_PROXY),
+    publicUrl,
+    allowedOrigins: Object.freeze(allowedOrigins),
+    authSecrets: Object.freeze(authSecrets),
+    sessionMaxAgeSeconds: raw.SESSION_MAX_AGE_SECONDS,
+    refreshSkewSeconds: raw.REFRESH_SKEW_SECONDS,
+    includeIdToken: raw.TOKEN_INCLUDE_ID_TOKEN,
+    redisUrl: raw.REDIS_URL,
+    cognito,
+  });
+}

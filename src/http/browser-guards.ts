@@ -1,0 +1,47 @@
+/**
+ * The rules for browser calls to `/token*` and `/api/*`:
+ * - a request whose `Origin` is neither this service nor an allowed SPA origin gets 403 `origin_not_allowed`;
+ * - CORS with credentials for the allowed origins (the `cors` package answers preflights);
+ * - every non-preflight request carries `X-CSRF: 1`, a header a cross-site form or
+ *   image cannot send and that forces a CORS preflight, or gets 403 `csrf_required`.
+ */
+import cors from "cors";
+import type { NextFunction, Request, RequestHandler, Response } from "express";
+import { BffError } from "../errors.js";
+
+export interface BrowserGuardOptions {
+  publicOrigin: string;
+  allowedOrigins: readonly string[];
+}
+
+export function browserGuards({ publicOrigin, allowedOrigins }: BrowserGuardOptions): RequestHandler[] {
+  const allowed = new Set([publicOrigin, ...allowedOrigins]);
+
+  const checkOrigin: RequestHandler = (req: Request, _res: Response, next: NextFunction) => {
+    const origin = req.headers.origin;
+    if (origin !== undefined && !allowed.has(origin)) {
+      next(new BffError("origin_not_allowed", { logDetail: "origin not in ALLOWED_ORIGINS" }));
+      return;
+    }
+    next();
+  };
+
+  const corsHandler = cors({
+    origin: [...allowedOrigins],
+    credentials: true,
+    methods: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
+    allowedHeaders: ["X-CSRF", "Content-Type", "Accept", "X-Request-Id"],
+    exposedHeaders: ["Retry-After", "X-Request-Id"],
+    maxAge: 600,
+  });
+
+  const requireCsrfHeader: RequestHandler = (req, _res, next) => {
+    if (req.headers["x-csrf"] !== "1") {
+      next(new BffError("csrf_required"));
+      return;
+    }
+    next();
+  };
+
+  return [checkOrigin, corsHandler, requireCsrfHeader];
+}

@@ -1,0 +1,44 @@
+/**
+ * The error handler after all routes: every error becomes the documented JSON
+ * body. 5xx is logged at error level, 4xx at info; the log gets the private
+ * detail, never a token or cookie.
+ */
+import type { ErrorRequestHandler, RequestHandler } from "express";
+import type { SessionStore } from "../auth/session-store.js";
+import { BffError, isBffError } from "../errors.js";
+
+/** Body-parser errors carry `type` and `status`; map them to our codes. */
+function fromExpressError(error: unknown): BffError | undefined {
+  const e = error as { type?: unknown; status?: unknown } | null;
+  if (!e || typeof e !== "object") return undefined;
+  if (e.type === "entity.too.large") return new BffError("payload_too_large");
+  if (typeof e.status === "number" && e.status >= 400 && e.status < 500) {
+    return new BffError("invalid_request", { logDetail: `request rejected by a parser (${String(e.type ?? e.status)})` });
+  }
+  return undefined;
+}
+
+export const notFound: RequestHandler = (_req, _res, next) => next(new BffError("not_found"));
+
+export function errorHandler(sessions: SessionStore): ErrorRequestHandler {
+  return (error, req, res, next) => {
+    if (res.headersSent) {
+      next(error);
+      return;
+    }
+    const failure = isBffError(error) ? error : (fromExpressError(error) ?? new BffError("internal_error"));
+    const log = req.log;
+    if (failure.status >= 500) {
+      const foreign = isBffError(error) ? undefined : { name: (error as Error)?.name, message: (error as Error)?.message };
+      log?.error({ code: failure.code, detail: failure.logDetail, ...(foreign ? { error: foreign } : {}) }, "request failed");
+    } else {
+      log?.info({ code: failure.code, detail: failure.logDetail }, "request rejected");
+    }
+    if (failure.code === "session_expired") {
+      res.append("Set-Cookie", sessions.clear(sessions.presentCookieNames(req.headers.cookie)));
+    }
+    if (failure.retryAfterSeconds !== undefined) res.setHeader("Retry-After", String(failure.retryAfterSeconds));
+    res.setHeader("Cache-Control", "no-store");
+    res.status(failure.status).json(failure.toBody());
+  };
+}

@@ -1,0 +1,77 @@
+/**
+ * `GET /token` and `POST /token/refresh`: hand the SPA a fresh access token.
+ * Never the refresh token; the ID token only when configured.
+ */
+import { Router, type Request, type Response } from "express";
+import type { SessionPayload } from "../auth/session-payload.js";
+import type { SessionStore } from "../auth/session-store.js";
+import { BffError } from "../errors.js";
+import type { TokenRefresher } from "../refresh/token-refresher.js";
+
+/** Upper bound for `min_ttl`: one day, Cognito's longest access-token lifetime. */
+export const MAX_MIN_TTL_SECONDS = 86_400;
+
+export interface TokenResponse {
+  access_token: string;
+  token_type: "Bearer";
+  expires_at: number;
+  expires_in: number;
+  scope?: string;
+  id_token?: string;
+}
+
+export interface TokenRouteOptions {
+  sessions: SessionStore;
+  refresher: TokenRefresher;
+  includeIdToken: boolean;
+  /** Epoch milliseconds. */
+  now: () => number;
+}
+
+/** `min_ttl`: absent, or one whole number of seconds in [0, 86400]. */
+export function parseMinTtl(value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "string" || !/^\d{1,5}$/.test(value) || Number(value) > MAX_MIN_TTL_SECONDS) {
+    throw new BffError("invalid_request", {
+      description: `min_ttl must be a whole number of seconds between 0 and ${MAX_MIN_TTL_SECONDS}.`,
+    });
+  }
+  return Number(value);
+}
+
+export function toTokenResponse(session: SessionPayload, nowSeconds: number, includeIdToken: boolean): TokenResponse {
+  const body: TokenResponse = {
+    access_token: session.access_token,
+    token_type: "Bearer",
+    expires_at: session.expires_at,
+    expires_in: Math.max(0, session.expires_at - nowSeconds),
+  };
+  if (session.scope) body.scope = session.scope;
+  if (includeIdToken && session.id_token) body.id_token = session.id_token;
+  return body;
+}
+
+export function tokenRoutes({ sessions, refresher, includeIdToken, now }: TokenRouteOptions): Router {
+  const router = Router();
+
+  async function serve(req: Request, res: Response, force: boolean): Promise<void> {
+    const minTtlSeconds = parseMinTtl(req.query.min_ttl);
+    const { session, cookieNames } = await sessions.read(req.headers.cookie);
+    if (!session) throw new BffError("unauthenticated");
+
+    const { tokens, changed } = await refresher.ensureFresh(session, { minTtlSeconds, force });
+    const current: SessionPayload = changed ? { ...session, ...tokens } : session;
+    if (changed) res.append("Set-Cookie", await sessions.write(current, cookieNames));
+
+    res.setHeader("Cache-Control", "no-store");
+    res.setHeader("Pragma", "no-cache");
+    res.json(toTokenResponse(current, Math.floor(now() / 1000), includeIdToken));
+  }
+
+  router.get("/token", (req, res) => serve(req, res, false));
+  router.post("/token/refresh", (req, res) => serve(req, res, true));
+  router.all(["/token", "/token/refresh"], () => {
+    throw new BffError("method_not_allowed");
+  });
+  return router;
+}

@@ -1,0 +1,92 @@
+import { pino } from "pino";
+import { describe, expect, it } from "vitest";
+import type { SessionTokens } from "../../src/auth/session-payload.js";
+import type { CognitoGateway, RefreshRequest, RefreshedTokens } from "../../src/cognito/cognito-gateway.js";
+import { BffError } from "../../src/errors.js";
+import { createTokenRefresher } from "../../src/refresh/token-refresher.js";
+
+const NOW = 1_800_000_000_000;
+const expired: SessionTokens = {
+  access_token: "old-at",
+  refresh_token: "rt-1",
+  expires_at: NOW / 1000 - 5,
+  issued_at: NOW / 1000 - 3605,
+  cognito_username: "3f0c-uuid",
+  cognito_sub: "3f0c-uuid",
+};
+
+function gateway(answer: (req: RefreshRequest) => Promise<RefreshedTokens>) {
+  const calls: RefreshRequest[] = [];
+  const cognito: CognitoGateway = {
+    refreshTokens: (req) => {
+      calls.push(req);
+      return answer(req);
+    },
+    revokeToken: async () => {},
+    destroy: () => {},
+  };
+  return { cognito, calls };
+}
+
+const refresherWith = (cognito: CognitoGateway) =>
+  createTokenRefresher({ cognito, now: () => NOW, skewSeconds: 60, log: pino({ level: "silent" }) });
+
+describe("token refresher", () => {
+  it("does not call Cognito while the token is valid", async () => {
+    const { cognito, calls } = gateway(async () => {
+      throw new Error("unexpected");
+    });
+    const valid = { ...expired, expires_at: NOW / 1000 + 600 };
+    expect(await refresherWith(cognito).ensureFresh(valid)).toEqual({ tokens: valid, changed: false });
+    expect(calls).toHaveLength(0);
+  });
+
+  it("refreshes with the Cognito username and keeps the refresh token when Cognito does not rotate it", async () => {
+    const { cognito, calls } = gateway(async () => ({ accessToken: "new-at", idToken: "new-id", refreshToken: undefined, expiresInSeconds: 3600, tokenType: "Bearer" }));
+    const { tokens, changed } = await refresherWith(cognito).ensureFresh(expired);
+    expect(changed).toBe(true);
+    expect(calls).toEqual([{ refreshToken: "rt-1", username: "3f0c-uuid" }]);
+    expect(tokens).toMatchObject({ access_token: "new-at", id_token: "new-id", refresh_token: "rt-1", expires_at: NOW / 1000 + 3600 });
+  });
+
+  it("stores a rotated refresh token", async () => {
+    const { cognito } = gateway(async () => ({ accessToken: "new-at", idToken: undefined, refreshToken: "rt-2", expiresInSeconds: 3600, tokenType: "Bearer" }));
+    expect((await refresherWith(cognito).ensureFresh(expired)).tokens.refresh_token).toBe("rt-2");
+  });
+
+  it("shares one Cognito call among concurrent refreshes of the same refresh token", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const { cognito, calls } = gateway(async () => {
+      await gate;
+      return { accessToken: "new-at", idToken: undefined, refreshToken: "rt-2", expiresInSeconds: 3600, tokenType: "Bearer" };
+    });
+    const refresher = refresherWith(cognito);
+    const all = Promise.all(Array.from({ length: 20 }, () => refresher.ensureFresh(expired)));
+    release();
+    const results = await all;
+    expect(calls).toHaveLength(1);
+    expect(new Set(results.map((r) => r.tokens.access_token))).toEqual(new Set(["new-at"]));
+  });
+
+  it("gives every waiter the same classified error, and the next call tries again", async () => {
+    let fail = true;
+    const { cognito, calls } = gateway(async () => {
+      if (fail) throw new BffError("temporarily_unavailable", { retryAfterSeconds: 2 });
+      return { accessToken: "new-at", idToken: undefined, refreshToken: undefined, expiresInSeconds: 3600, tokenType: "Bearer" };
+    });
+    const refresher = refresherWith(cognito);
+    const settled = await Promise.allSettled([refresher.ensureFresh(expired), refresher.ensureFresh(expired)]);
+    expect(settled.map((s) => s.status)).toEqual(["rejected", "rejected"]);
+    expect(settled.map((s) => (s as PromiseRejectedResult).reason.code)).toEqual(["temporarily_unavailable", "temporarily_unavailable"]);
+    fail = false;
+    expect((await refresher.ensureFresh(expired)).tokens.access_token).toBe("new-at");
+    expect(calls).toHaveLength(2);
+  });
+
+  it("forces a refresh of a valid token when asked", async () => {
+    const { cognito, calls } = gateway(async () => ({ accessToken: "new-at", idToken: undefined, refreshToken: undefined, expiresInSeconds: 3600, tokenType: "Bearer" }));
+    await refresherWith(cognito).ensureFresh({ ...expired, expires_at: NOW / 1000 + 3000 }, { force: true });
+    expect(calls).toHaveLength(1);
+  });
+});
