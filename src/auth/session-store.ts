@@ -2,7 +2,14 @@
  * Session cookie I/O without a framework: Cookie header in, Set-Cookie values
  * out. Used by `/token` and the proxy; Auth.js reads and writes the same
  * cookies through its own code, in the same format.
+ *
+ * Decrypted sessions are cached by the SHA-256 of the sealed cookie, so the
+ * hot path of `GET /token` costs a hash instead of a JWE decryption. The cache
+ * is bounded in entries, an entry never outlives the session's own `exp`, and
+ * it holds exactly what the cookie holds, for a holder of that cookie.
  */
+import { createHash } from "node:crypto";
+import { LRUCache } from "lru-cache";
 import type { SessionCodec } from "./session-codec.js";
 import {
   clearSessionCookies,
@@ -22,6 +29,8 @@ export interface SessionRead {
 
 export interface SessionStore {
   readonly cookieName: string;
+  /** True when less than half of the session's max age remains: re-issue the cookie (rolling expiry). */
+  isRenewalDue(session: SessionPayload): boolean;
   read(cookieHeader: string | undefined): Promise<SessionRead>;
   /** Set-Cookie values for a new or updated session. */
   write(session: SessionPayload, presentNames: readonly string[]): Promise<string[]>;
@@ -35,16 +44,47 @@ export function sessionCookieName(secure: boolean): string {
   return `${secure ? "__Secure-" : ""}authjs.session-token`;
 }
 
-export function createSessionStore(codec: SessionCodec, attributes: Omit<CookieAttributes, "maxAgeSeconds">): SessionStore {
+export interface SessionCacheOptions {
+  /** Most decrypted sessions kept; 0 turns the cache off. */
+  maxEntries: number;
+}
+
+export const DEFAULT_SESSION_CACHE: SessionCacheOptions = { maxEntries: 10_000 };
+
+export function createSessionStore(
+  codec: SessionCodec,
+  attributes: Omit<CookieAttributes, "maxAgeSeconds">,
+  cacheOptions: SessionCacheOptions = DEFAULT_SESSION_CACHE,
+): SessionStore {
   const cookieAttributes: CookieAttributes = { ...attributes, maxAgeSeconds: codec.maxAgeSeconds };
-  const { cookieName } = codec;
+  const { cookieName, maxAgeSeconds } = codec;
+  const { now } = attributes;
+  const cache =
+    cacheOptions.maxEntries > 0 ? new LRUCache<string, Readonly<SessionPayload>>({ max: cacheOptions.maxEntries }) : undefined;
+
+  async function open(sealed: string): Promise<SessionPayload | null> {
+    const key = cache ? createHash("sha256").update(sealed).digest("base64url") : "";
+    const cached = cache?.get(key);
+    if (cached) {
+      if (typeof cached.exp === "number" && cached.exp * 1000 > now()) return cached;
+      cache!.delete(key);
+    }
+    const session = toSessionPayload(await codec.decode(sealed));
+    if (session && cache && typeof session.exp === "number") cache.set(key, Object.freeze(session));
+    return session;
+  }
+
   return {
     cookieName,
+
+    isRenewalDue(session) {
+      return typeof session.exp !== "number" || session.exp - now() / 1000 < maxAgeSeconds / 2;
+    },
 
     async read(cookieHeader) {
       const { value, names } = readSessionCookie(parseCookieHeader(cookieHeader), cookieName);
       if (!value) return { session: null, cookieNames: names };
-      return { session: toSessionPayload(await codec.decode(value)), cookieNames: names };
+      return { session: await open(value), cookieNames: names };
     },
 
     async write(session, presentNames) {

@@ -61,7 +61,7 @@ export function tokenRoutes({ sessions, refresher, includeIdToken, now }: TokenR
 
     const { tokens, changed } = await refresher.ensureFresh(session, { minTtlSeconds, force });
     const current: SessionPayload = changed ? { ...session, ...tokens } : session;
-    if (changed) res.append("Set-Cookie", await sessions.write(current, cookieNames));
+    if (changed || sessions.isRenewalDue(current)) res.append("Set-Cookie", await sessions.write(current, cookieNames));
 
     res.setHeader("Cache-Control", "no-store");
     res.setHeader("Pragma", "no-cache");

@@ -60,3 +60,30 @@ describe("session codec", () => {
     expect(await codec.decode(sealed)).toBeNull();
   });
 });
+
+describe("session store", () => {
+  it("serves a cached session only until the session's own expiry, and re-issues when half its age is gone", async () => {
+    const { createSessionStore } = await import("../../src/auth/session-store.js");
+    let now = Date.now();
+    const codec = await codecWith([SECRET], () => now);
+    const store = createSessionStore(codec, { secure: false, now: () => now });
+    const session = {
+      access_token: "at",
+      refresh_token: "rt",
+      expires_at: now / 1000 + 600,
+      issued_at: now / 1000,
+      cognito_username: "u",
+      cognito_sub: "u",
+    };
+    const [cookie] = await store.write(session, []);
+    const header = cookie!.split(";")[0]!;
+    const first = await store.read(header);
+    expect(first.session).toMatchObject({ access_token: "at" });
+    expect(store.isRenewalDue(first.session!)).toBe(false);
+    expect((await store.read(header)).session).toBe(first.session); // the cached object
+    now += 1801_000;
+    expect(store.isRenewalDue((await store.read(header)).session!)).toBe(true);
+    now += 1800_000 + 16_000;
+    expect((await store.read(header)).session).toBeNull();
+  });
+});
