@@ -81,8 +81,7 @@ export function classifyCognitoFailure(error: unknown): FailureKind {
   if (REJECTED.has(name)) return SECRET_MISCONFIGURED.test(message) ? "misconfigured" : "rejected";
   if (THROTTLED.has(name) || TRANSIENT_NAMES.has(name) || NETWORK_CODES.has(code) || NETWORK_CODES.has(name)) return "transient";
   if (fault === "server" || (status !== undefined && status >= 500) || status === 429) return "transient";
-  // An error with no HTTP status at all never reached Cognito's answer: a network or parsing failure.
-  if (status === undefined && fault === "") return "transient";
+  // Anything else (a 4xx we do not know, or an error of our own) is not fixed by waiting.
   return "misconfigured";
 }
 

@@ -1,11 +1,12 @@
 /**
  * The Cognito API calls this service makes: refresh (both APIs) and revoke.
  *
- * One bounded retry policy for all of them: the SDK's standard retry mode
- * (exponential backoff with jitter, retrying throttling, 5xx and network
- * errors) with `maxAttempts` attempts, each attempt under a connection and
- * request timeout, and the whole call under one deadline (`timeoutMs`) that
- * aborts whatever is still running. Nothing waits longer than the deadline.
+ * One bounded retry policy for all of them, owned here rather than by the SDK
+ * (whose own retries are off) so that the last failure keeps its meaning: only
+ * transient failures (throttling, 5xx, network, timeout) are retried, at most
+ * `maxAttempts` attempts with exponential backoff and full jitter, every
+ * attempt under the time that remains of one deadline (`timeoutMs`), and no
+ * retry is started that could not finish before it.
  */
 import {
   CognitoIdentityProviderClient,
@@ -16,7 +17,7 @@ import {
 } from "@aws-sdk/client-cognito-identity-provider";
 import type { CognitoConfig } from "../config.js";
 import { BffError } from "../errors.js";
-import { toBffError } from "./classify-error.js";
+import { RETRY_AFTER_THROTTLED_SECONDS, toBffError } from "./classify-error.js";
 import { computeSecretHash } from "./secret-hash.js";
 
 /** What a successful refresh returns. `refreshToken` is set only when Cognito rotated it. */
@@ -51,15 +52,25 @@ export interface CognitoGatewayOptions {
   observe?: CognitoCallObserver;
 }
 
+/** Backoff base per kind of transient failure; throttling backs off longer. */
+const BACKOFF_BASE_MS = { throttled: 200, other: 50 } as const;
+const BACKOFF_CAP_MS = 2000;
+/** Less time than this left before the deadline is not worth another attempt. */
+const MIN_ATTEMPT_MS = 100;
+
 export function createCognitoClient(config: CognitoConfig): CognitoIdentityProviderClient {
-  const perAttemptMs = Math.max(100, Math.floor(config.timeoutMs / config.maxAttempts));
   return new CognitoIdentityProviderClient({
     region: config.region,
     ...(config.endpoint ? { endpoint: config.endpoint } : {}),
-    maxAttempts: config.maxAttempts,
-    retryMode: "standard",
-    requestHandler: { connectionTimeout: Math.min(perAttemptMs, 2000), requestTimeout: perAttemptMs },
+    maxAttempts: 1,
+    requestHandler: { connectionTimeout: Math.min(config.timeoutMs, 2000), requestTimeout: config.timeoutMs },
   });
+}
+
+/** Full-jitter exponential backoff before attempt `attempt + 1`. */
+export function backoffMs(attempt: number, throttled: boolean, random: () => number = Math.random): number {
+  const base = throttled ? BACKOFF_BASE_MS.throttled : BACKOFF_BASE_MS.other;
+  return Math.floor(random() * Math.min(BACKOFF_CAP_MS, base * 2 ** (attempt - 1)));
 }
 
 /**
@@ -89,17 +100,32 @@ export function createCognitoGateway(config: CognitoConfig, options: CognitoGate
   const observe = options.observe ?? (() => {});
   const { clientId, clientSecret } = config;
 
-  async function call<T>(operation: string, run: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  async function attempt<T>(operation: string, run: (signal: AbortSignal) => Promise<T>, remainingMs: number): Promise<T> {
     const started = performance.now();
     try {
-      const result = await run(AbortSignal.timeout(config.timeoutMs));
+      const result = await run(AbortSignal.timeout(remainingMs));
       observe(operation, "ok", performance.now() - started);
       return result;
     } catch (error) {
-      const failure = error instanceof BffError ? error : toBffError(error, operation);
       const name = (error as { name?: unknown } | null)?.name;
       observe(operation, typeof name === "string" ? name : "Error", performance.now() - started);
-      throw failure;
+      throw error instanceof BffError ? error : toBffError(error, operation);
+    }
+  }
+
+  async function call<T>(operation: string, run: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const deadline = performance.now() + config.timeoutMs;
+    for (let n = 1; ; n++) {
+      try {
+        return await attempt(operation, run, Math.max(1, Math.ceil(deadline - performance.now())));
+      } catch (failure) {
+        const error = failure as BffError;
+        if (error.code !== "temporarily_unavailable" || n >= config.maxAttempts) throw error;
+        const wait = backoffMs(n, error.retryAfterSeconds === RETRY_AFTER_THROTTLED_SECONDS);
+        // A retry that could not finish before the deadline is not started.
+        if (performance.now() + wait + MIN_ATTEMPT_MS >= deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, wait));
+      }
     }
   }
 

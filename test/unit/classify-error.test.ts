@@ -50,3 +50,15 @@ describe("classifyCognitoFailure", () => {
     expect(throttled.retryAfterSeconds!).toBeGreaterThan(down.retryAfterSeconds!);
   });
 });
+
+describe("backoffMs", () => {
+  it("grows exponentially with full jitter, longer for throttling, and is capped", async () => {
+    const { backoffMs } = await import("../../src/cognito/cognito-gateway.js");
+    const max = () => 0.999999;
+    expect(backoffMs(1, false, max)).toBe(49);
+    expect(backoffMs(2, false, max)).toBe(99);
+    expect(backoffMs(1, true, max)).toBe(199);
+    expect(backoffMs(20, true, max)).toBe(1999);
+    expect(backoffMs(3, true, () => 0)).toBe(0);
+  });
+});

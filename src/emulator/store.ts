@@ -1,0 +1,109 @@
+/**
+ * The emulator's state: users, app clients, authorization codes and refresh
+ * tokens with their rotation and revocation state.
+ */
+import { randomBytes, randomUUID } from "node:crypto";
+import type { Clock } from "./clock.js";
+import type { EmulatorClient, EmulatorUser } from "./index.js";
+
+export interface StoredUser extends EmulatorUser {
+  sub: string;
+  enabled: boolean;
+}
+
+export interface AuthCode {
+  clientId: string;
+  username: string;
+  redirectUri: string;
+  scopes: string[];
+  codeChallenge: string | undefined;
+  nonce: string | undefined;
+  authTime: number;
+  expiresAt: number;
+}
+
+export interface RefreshRecord {
+  clientId: string;
+  username: string;
+  scopes: string[];
+  originJti: string;
+  authTime: number;
+  expiresAt: number;
+  revoked: boolean;
+  /** Set once rotated: the successor and the end of the grace period (ms). */
+  rotatedTo?: string;
+  graceUntil?: number;
+}
+
+export type RefreshState = "active" | "grace" | "rotated" | "revoked" | "expired" | "unknown";
+
+const b64 = (bytes: number) => randomBytes(bytes).toString("base64url");
+
+/** An opaque token shaped like Cognito's refresh tokens (a five-part JWE of about 1.7 KB). */
+export function opaqueRefreshToken(): string {
+  const header = Buffer.from(JSON.stringify({ cty: "JWT", enc: "A256GCM", alg: "RSA-OAEP" })).toString("base64url");
+  return [header, b64(256), b64(12), b64(1200), b64(16)].join(".");
+}
+
+export class Store {
+  readonly users = new Map<string, StoredUser>();
+  readonly clients = new Map<string, EmulatorClient>();
+  readonly codes = new Map<string, AuthCode>();
+  readonly refreshTokens = new Map<string, RefreshRecord>();
+  /** origin_jti values whose tokens were revoked. */
+  readonly revokedOrigins = new Set<string>();
+
+  constructor(private readonly clock: Clock) {}
+
+  addUser(user: EmulatorUser): void {
+    this.users.set(user.username, { ...user, sub: user.sub ?? user.username, enabled: true });
+  }
+
+  addClient(client: EmulatorClient): void {
+    this.clients.set(client.clientId, client);
+  }
+
+  /** By username, or by email (case-insensitive), as the Hosted UI signs in. */
+  findUser(login: string): StoredUser | undefined {
+    const direct = this.users.get(login);
+    if (direct) return direct;
+    const email = login.toLowerCase();
+    return [...this.users.values()].find((u) => u.email.toLowerCase() === email);
+  }
+
+  issueCode(code: Omit<AuthCode, "expiresAt">, ttlSeconds: number): string {
+    const value = randomUUID();
+    this.codes.set(value, { ...code, expiresAt: this.clock.now() + ttlSeconds * 1000 });
+    return value;
+  }
+
+  /** Single use: the code is gone after the first attempt, whatever its outcome. */
+  takeCode(value: string): AuthCode | undefined {
+    const code = this.codes.get(value);
+    this.codes.delete(value);
+    if (!code || code.expiresAt <= this.clock.now()) return undefined;
+    return code;
+  }
+
+  issueRefreshToken(record: Omit<RefreshRecord, "revoked" | "expiresAt">, ttlSeconds: number): string {
+    const token = opaqueRefreshToken();
+    this.refreshTokens.set(token, { ...record, revoked: false, expiresAt: this.clock.now() + ttlSeconds * 1000 });
+    return token;
+  }
+
+  refreshState(token: string): RefreshState {
+    const record = this.refreshTokens.get(token);
+    if (!record) return "unknown";
+    if (record.revoked || this.revokedOrigins.has(record.originJti)) return "revoked";
+    if (record.expiresAt <= this.clock.now()) return "expired";
+    if (record.rotatedTo) return (record.graceUntil ?? 0) > this.clock.now() ? "grace" : "rotated";
+    return "active";
+  }
+
+  revoke(token: string): void {
+    const record = this.refreshTokens.get(token);
+    if (!record) return;
+    record.revoked = true;
+    this.revokedOrigins.add(record.originJti);
+  }
+}

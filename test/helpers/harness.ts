@@ -1,0 +1,154 @@
+/**
+ * Integration harness: a real Cognito emulator and a real BFF HTTP server on
+ * 127.0.0.1, sharing the emulator's clock, with the BFF's log lines captured
+ * for assertions.
+ */
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createApp, type BffApp } from "../../src/app.js";
+import { createCognitoGateway } from "../../src/cognito/cognito-gateway.js";
+import { loadConfig, type Config } from "../../src/config.js";
+import { startEmulator, type Emulator, type EmulatorClient, type EmulatorOptions } from "../../src/emulator/index.js";
+import { createLogger } from "../../src/log.js";
+import { CookieJar, parseForm } from "./cookie-jar.js";
+
+export const TEST_SECRET = "integration-test-secret-0123456789abcdef";
+export const USER = {
+  username: "7d4e2a9c-0b1f-4c3e-9a8d-5f6e7a8b9c0d",
+  email: "ada@example.com",
+  password: "Correct-Horse-9",
+};
+export const CLIENT_ID = "bffclient1234567890";
+export const CLIENT_SECRET = "bff-client-secret-0123456789abcdefghijklmnop";
+
+export interface Bff {
+  url: string;
+  config: Config;
+  bff: BffApp;
+  logs: string[];
+  close(): Promise<void>;
+}
+
+export interface HarnessOptions {
+  env?: Record<string, string>;
+  client?: Partial<EmulatorClient>;
+  emulator?: EmulatorOptions;
+}
+
+export interface Harness {
+  emu: Emulator;
+  bff: Bff;
+  /** Starts one more BFF on the same emulator (several replicas). */
+  startBff(env?: Record<string, string>): Promise<Bff>;
+  close(): Promise<void>;
+}
+
+async function listen(server: Server): Promise<string> {
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const emu = await startEmulator({ users: [{ ...USER, emailVerified: true }], ...options.emulator });
+  const bffs: Bff[] = [];
+
+  async function startBff(extraEnv: Record<string, string> = {}): Promise<Bff> {
+    const server = createServer();
+    const url = await listen(server);
+    // Every BFF of a harness is registered with the emulator; the first one's client carries the options.
+    emu.addClient({
+      clientId: CLIENT_ID,
+      clientSecret: CLIENT_SECRET,
+      redirectUris: [...bffs.map((b) => `${b.url}/auth/callback/cognito`), `${url}/auth/callback/cognito`],
+      logoutUris: [`${url}/`],
+      ...options.client,
+    });
+    const config = loadConfig({
+      NODE_ENV: "test",
+      LOG_LEVEL: "info",
+      PUBLIC_URL: url,
+      AUTH_SECRET: TEST_SECRET,
+      COGNITO_ISSUER: emu.issuer,
+      COGNITO_CLIENT_ID: CLIENT_ID,
+      ...(options.client && "clientSecret" in options.client && !options.client.clientSecret ? {} : { COGNITO_CLIENT_SECRET: CLIENT_SECRET }),
+      COGNITO_DOMAIN: emu.url,
+      COGNITO_ENDPOINT: emu.url,
+      COGNITO_TIMEOUT_MS: "2000",
+      ...options.env,
+      ...extraEnv,
+    });
+    const logs: string[] = [];
+    const log = createLogger({ level: "info", destination: { write: (line: string) => void logs.push(line) } });
+    const cognito = createCognitoGateway(config.cognito);
+    const bff = await createApp({ config, cognito, log, now: () => emu.clock.now() });
+    server.on("request", bff.app);
+    const entry: Bff = {
+      url,
+      config,
+      bff,
+      logs,
+      close: async () => {
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        cognito.destroy();
+      },
+    };
+    bffs.push(entry);
+    return entry;
+  }
+
+  const bff = await startBff();
+  return {
+    emu,
+    bff,
+    startBff,
+    async close() {
+      await Promise.all(bffs.map((b) => b.close()));
+      await emu.close();
+    },
+  };
+}
+
+/**
+ * Signs in through the Auth.js routes and the emulator's Hosted UI form, like a
+ * browser: csrf -> signin POST -> authorize -> login form POST -> callback.
+ * Returns the jar holding the session cookie.
+ */
+export async function signIn(bffUrl: string, user = USER, jar = new CookieJar()): Promise<CookieJar> {
+  const { csrfToken } = (await (await jar.fetch(`${bffUrl}/auth/csrf`)).json()) as { csrfToken: string };
+  const start = await jar.fetch(`${bffUrl}/auth/signin/cognito`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ csrfToken, callbackUrl: `${bffUrl}/` }),
+  });
+  expectRedirect(start, "signin");
+  const authorizeUrl = start.headers.get("location")!;
+  const page = await jar.fetch(authorizeUrl);
+  if (page.status !== 200) throw new Error(`authorize answered ${page.status}: ${await page.text()}`);
+  const { action, fields } = parseForm(await page.text(), authorizeUrl);
+  for (const name of Object.keys(fields)) {
+    if (/user|email/i.test(name)) fields[name] = user.email;
+    if (/pass/i.test(name)) fields[name] = user.password;
+  }
+  const login = await jar.fetch(action, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams(fields),
+  });
+  expectRedirect(login, "login");
+  const callback = await jar.fetch(login.headers.get("location")!);
+  expectRedirect(callback, "callback");
+  if (jar.sessionCookieNames().length === 0) throw new Error(`no session cookie after callback to ${callback.headers.get("location")}`);
+  return jar;
+}
+
+function expectRedirect(response: Response, step: string): void {
+  if (response.status !== 302 && response.status !== 303) {
+    throw new Error(`${step}: expected a redirect, got ${response.status}`);
+  }
+}
+
+/** GET /token (or another method/path) the way the SPA calls it. */
+export function callToken(jar: CookieJar, bffUrl: string, path = "/token", init: RequestInit = {}): Promise<Response> {
+  return jar.fetch(`${bffUrl}${path}`, { ...init, headers: { "X-CSRF": "1", ...(init.headers as Record<string, string>) } });
+}
