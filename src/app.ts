@@ -15,8 +15,8 @@ import { requestLogger } from "./http/request-logger.js";
 import type { Logger } from "./log.js";
 import { createTokenRefresher, type RefreshEvents, type TokenRefresher } from "./refresh/token-refresher.js";
 import { devPage } from "./routes/dev-page.js";
-import { healthRoutes } from "./routes/health.js";
-import { tokenRoutes } from "./routes/token.js";
+import { mountHealthRoutes } from "./routes/health.js";
+import { mountTokenRoutes } from "./routes/token.js";
 
 export interface AppDeps {
   config: Config;
@@ -63,12 +63,14 @@ export async function createApp({ config, cognito, log, now = Date.now, refreshE
 
   const app = express();
   app.disable("x-powered-by");
+  // Every JSON answer here is no-store; an ETag would only cost a hash per response.
+  app.set("etag", false);
   app.set("trust proxy", config.trustProxy);
 
   app.use(requestLogger(log));
-  app.use(healthRoutes());
-  app.use(["/token", "/api"], browserGuards({ publicOrigin: config.publicUrl.origin, allowedOrigins: config.allowedOrigins }));
-  app.use(tokenRoutes({ sessions, refresher, includeIdToken: config.includeIdToken, now }));
+  const guard = browserGuards({ publicOrigin: config.publicUrl.origin, allowedOrigins: config.allowedOrigins });
+  mountTokenRoutes(app, { sessions, refresher, includeIdToken: config.includeIdToken, now, guard });
+  mountHealthRoutes(app);
   app.use("/auth", asPublicUrl(config.publicUrl), ExpressAuth(authConfig));
   if (withDevPage) app.get("/", devPage());
   app.use(notFound);

@@ -14,19 +14,10 @@ export interface BrowserGuardOptions {
   allowedOrigins: readonly string[];
 }
 
-export function browserGuards({ publicOrigin, allowedOrigins }: BrowserGuardOptions): RequestHandler[] {
+/** One middleware (one dispatch layer on the hot path) that applies the three rules in order. */
+export function browserGuards({ publicOrigin, allowedOrigins }: BrowserGuardOptions): RequestHandler {
   const allowed = new Set([publicOrigin, ...allowedOrigins]);
-
-  const checkOrigin: RequestHandler = (req: Request, _res: Response, next: NextFunction) => {
-    const origin = req.headers.origin;
-    if (origin !== undefined && !allowed.has(origin)) {
-      next(new BffError("origin_not_allowed", { logDetail: "origin not in ALLOWED_ORIGINS" }));
-      return;
-    }
-    next();
-  };
-
-  const corsHandler = cors({
+  const corsMiddleware = cors({
     origin: [...allowedOrigins],
     credentials: true,
     methods: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
@@ -35,13 +26,24 @@ export function browserGuards({ publicOrigin, allowedOrigins }: BrowserGuardOpti
     maxAge: 600,
   });
 
-  const requireCsrfHeader: RequestHandler = (req, _res, next) => {
-    if (req.headers["x-csrf"] !== "1") {
-      next(new BffError("csrf_required"));
-      return;
-    }
-    next();
+  const requireCsrfHeader = (req: Request, next: NextFunction) => {
+    if (req.headers["x-csrf"] !== "1") next(new BffError("csrf_required"));
+    else next();
   };
 
-  return [checkOrigin, corsHandler, requireCsrfHeader];
+  return (req: Request, res: Response, next: NextFunction) => {
+    const origin = req.headers.origin;
+    if (origin === undefined) {
+      // No CORS to answer; caches still need to know that the answer varies by Origin.
+      res.vary("Origin");
+      requireCsrfHeader(req, next);
+      return;
+    }
+    if (!allowed.has(origin)) {
+      next(new BffError("origin_not_allowed", { logDetail: "origin not in ALLOWED_ORIGINS" }));
+      return;
+    }
+    // The cors package answers preflights itself and calls next() for the rest.
+    corsMiddleware(req, res, (error?: unknown) => (error ? next(error) : requireCsrfHeader(req, next)));
+  };
 }

@@ -1,11 +1,12 @@
 /**
  * The error handler after all routes: every error becomes the documented JSON
- * body. 5xx is logged at error level, 4xx at info; the log gets the private
- * detail, never a token or cookie.
+ * body. The request's log line (error level for 5xx, info for 4xx) gets the
+ * code and the private detail, never a token or cookie.
  */
 import type { ErrorRequestHandler, RequestHandler } from "express";
 import type { SessionStore } from "../auth/session-store.js";
 import { BffError, isBffError } from "../errors.js";
+import { recordFailure } from "./request-logger.js";
 
 /** Body-parser errors carry `type` and `status`; map them to our codes. */
 function fromExpressError(error: unknown): BffError | undefined {
@@ -27,13 +28,9 @@ export function errorHandler(sessions: SessionStore): ErrorRequestHandler {
       return;
     }
     const failure = isBffError(error) ? error : (fromExpressError(error) ?? new BffError("internal_error"));
-    const log = req.log;
-    if (failure.status >= 500) {
-      const foreign = isBffError(error) ? undefined : { name: (error as Error)?.name, message: (error as Error)?.message };
-      log?.error({ code: failure.code, detail: failure.logDetail, ...(foreign ? { error: foreign } : {}) }, "request failed");
-    } else {
-      log?.info({ code: failure.code, detail: failure.logDetail }, "request rejected");
-    }
+    // A foreign error is a bug or a library failure: its name and message go to the log line (never its cause).
+    const foreign = isBffError(error) ? undefined : { name: (error as Error)?.name, message: (error as Error)?.message };
+    recordFailure(res, { code: failure.code, detail: failure.logDetail, error: foreign });
     if (failure.code === "session_expired") {
       res.append("Set-Cookie", sessions.clear(sessions.presentCookieNames(req.headers.cookie)));
     }

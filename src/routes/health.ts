@@ -1,11 +1,9 @@
-import { Router } from "express";
+import type { Express } from "express";
 
 /** `GET /healthz`: the process is alive and serving HTTP. */
-export function healthRoutes(): Router {
-  const router = Router();
-  router.get("/healthz", (_req, res) => {
+export function mountHealthRoutes(app: Express): void {
+  app.get("/healthz", (_req, res) => {
     res.setHeader("Cache-Control", "no-store");
     res.json({ status: "ok" });
   });
-  return router;
 }

@@ -1,0 +1,113 @@
+/**
+ * The servers of a benchmark run, in one process of their own (the load comes
+ * from the parent): the Cognito emulator, the BFF built by createApp() against
+ * it, and a bare Express route serving a same-sized JSON body. Prints one JSON
+ * line with the URLs and session cookies, then serves until killed.
+ *
+ *   node --import tsx bench/servers.ts
+ */
+import { writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import { Session } from "node:inspector";
+import type { AddressInfo } from "node:net";
+import express from "express";
+import { pino } from "pino";
+import { createApp } from "../src/app.js";
+import { createCognitoGateway } from "../src/cognito/cognito-gateway.js";
+import { loadConfig } from "../src/config.js";
+import { startEmulator } from "../src/emulator/index.js";
+import { createLogger } from "../src/log.js";
+import { callToken, CLIENT_ID, CLIENT_SECRET, signIn, TEST_SECRET, USER } from "../test/helpers/harness.js";
+
+const REFRESH_DELAY_MS = Number(process.env.BENCH_REFRESH_DELAY_MS ?? 20);
+
+async function listen(handler: Parameters<typeof createServer>[1]): Promise<string> {
+  const server = createServer(handler);
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+process.once("SIGINT", () => process.exit(0));
+process.once("SIGTERM", () => process.exit(0));
+
+async function main(): Promise<void> {
+  const emu = await startEmulator({ users: [{ ...USER, emailVerified: true }], accessTokenTtlSeconds: 3600 });
+  const bffServer = createServer();
+  await new Promise<void>((resolve) => bffServer.listen(0, "127.0.0.1", resolve));
+  bffServer.keepAliveTimeout = 60_000;
+  const bffUrl = `http://127.0.0.1:${(bffServer.address() as AddressInfo).port}`;
+  emu.addClient({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUris: [`${bffUrl}/auth/callback/cognito`], logoutUris: [`${bffUrl}/`] });
+  const config = loadConfig({
+    NODE_ENV: "production",
+    PUBLIC_URL: bffUrl.replace("http:", "https:"),
+    AUTH_SECRET: TEST_SECRET,
+    COGNITO_ISSUER: emu.issuer.replace("http:", "https:"),
+    COGNITO_CLIENT_ID: CLIENT_ID,
+    COGNITO_CLIENT_SECRET: CLIENT_SECRET,
+  });
+  // Production settings, but wired to the local emulator and plain http (the bench has no TLS).
+  const benchConfig = {
+    ...config,
+    publicUrl: new URL(bffUrl),
+    cognito: { ...config.cognito, issuer: emu.issuer, domain: emu.url, endpoint: emu.url },
+  };
+  // Request logging stays on, written to /dev/null the way pino writes stdout (sonic-boom): its cost is part of the route's.
+  const sink = pino.destination({ dest: "/dev/null", sync: false });
+  const log = createLogger({ level: process.env.BENCH_LOG_LEVEL ?? "info", destination: sink });
+  const { app } = await createApp({ config: benchConfig, cognito: createCognitoGateway(benchConfig.cognito), log, now: () => emu.clock.now() });
+  bffServer.on("request", app);
+
+  // A valid session, and an expired one (signed in, then the clock moves past expiry for every request).
+  const jar = await signIn(bffUrl);
+  const tokenBody = await (await callToken(jar, bffUrl)).text();
+
+  const bare = express();
+  bare.disable("x-powered-by");
+  bare.get("/bare", (_req, res) => {
+    res.setHeader("Cache-Control", "no-store");
+    res.type("json").send(tokenBody);
+  });
+  bare.get("/bare-delay", async (_req, res) => {
+    await new Promise((resolve) => setTimeout(resolve, REFRESH_DELAY_MS));
+    res.setHeader("Cache-Control", "no-store");
+    res.type("json").send(tokenBody);
+  });
+  const bareUrl = await listen(bare);
+  const statsUrl = await listen((_req, res) => {
+    res.setHeader("content-type", "application/json");
+    const cpu = process.cpuUsage();
+    res.end(JSON.stringify({ rss: process.memoryUsage().rss, heapUsed: process.memoryUsage().heapUsed, cpuMicros: cpu.user + cpu.system }));
+  });
+
+  process.stdout.write(
+    `${JSON.stringify({ bffUrl, bareUrl, statsUrl, cookie: jar.header(), bodyBytes: tokenBody.length, refreshDelayMs: REFRESH_DELAY_MS })}\n`,
+  );
+
+  // Control channel: "expire" moves the clock past expiry and makes Cognito answer after a fixed delay.
+  // "profile-start" / "profile-stop <file>": a CPU profile of the servers while the parent loads them.
+  const inspector = new Session();
+  inspector.connect();
+  process.stdin.on("data", (data) => {
+    const [command, file] = String(data).trim().split(" ");
+    if (command === "profile-start") {
+      inspector.post("Profiler.enable", () => inspector.post("Profiler.start", () => process.stdout.write(`${JSON.stringify({ profiling: true })}\n`)));
+    }
+    if (command === "profile-stop") {
+      inspector.post("Profiler.stop", (error, result) => {
+        if (!error && file) writeFileSync(file, JSON.stringify(result.profile));
+        process.stdout.write(`${JSON.stringify({ profile: file })}\n`);
+      });
+    }
+    if (command === "expire") {
+      emu.clock.advance(3600);
+      emu.fault("InitiateAuth", { delayMs: REFRESH_DELAY_MS });
+      process.stdout.write(`${JSON.stringify({ expired: true })}\n`);
+    }
+  });
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,147 @@
+/**
+ * GET /token against a bare Express route serving a same-sized JSON body, side
+ * by side in one run, with the same connections and duration; then the refresh
+ * path against a bare route that waits as long as Cognito does; optionally a
+ * memory soak. The servers run in a child process; the load (autocannon) runs
+ * here.
+ *
+ *   npm run bench                      # 10 s per run
+ *   BENCH_DURATION=3 npm run bench     # shorter
+ *   BENCH_SOAK=1000000 npm run bench   # plus RSS after 50k and after 1M requests
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { availableParallelism } from "node:os";
+import { createInterface } from "node:readline";
+import autocannon from "autocannon";
+
+const DURATION = Number(process.env.BENCH_DURATION ?? 10);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const SOAK = Number(process.env.BENCH_SOAK ?? 0);
+
+interface Servers {
+  bffUrl: string;
+  bareUrl: string;
+  statsUrl: string;
+  cookie: string;
+  bodyBytes: number;
+  refreshDelayMs: number;
+}
+
+interface Row {
+  name: string;
+  rps: number;
+  /** CPU time the server process spent per request (µs): steadier than req/s on a noisy machine. */
+  cpuPerRequest: number;
+  p50: number;
+  p99: number;
+  errors: number;
+}
+
+let statsUrl = "";
+const serverCpuMicros = async () => ((await (await fetch(statsUrl)).json()) as { cpuMicros: number }).cpuMicros;
+
+async function load(name: string, url: string, headers: Record<string, string>, options: { duration?: number; amount?: number } = {}): Promise<Row> {
+  const cpuBefore = await serverCpuMicros();
+  const result = await autocannon({
+    url,
+    headers,
+    connections: CONNECTIONS,
+    ...(options.amount ? { amount: options.amount } : { duration: options.duration ?? DURATION }),
+  });
+  const cpuAfter = await serverCpuMicros();
+  return {
+    name,
+    rps: result.requests.average,
+    cpuPerRequest: (cpuAfter - cpuBefore) / Math.max(1, result.requests.total),
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors + result.timeouts + result.non2xx,
+  };
+}
+
+function best(rows: Row[]): Row {
+  return rows.reduce((a, b) => (b.rps > a.rps ? b : a));
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+function table(title: string, baseline: Row, subject: Row, pairedRatios?: number[]): void {
+  console.log(`\n${title}`);
+  console.log("| route | req/s | p50 ms | p99 ms | server CPU µs/req | errors |");
+  console.log("|---|---:|---:|---:|---:|---:|");
+  for (const r of [baseline, subject]) {
+    console.log(`| ${r.name} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${r.cpuPerRequest.toFixed(1)} | ${r.errors} |`);
+  }
+  console.log(`ratio ${subject.name} / ${baseline.name}: ${(subject.rps / baseline.rps).toFixed(2)}x req/s (best vs best), p99 ${subject.p99} vs ${baseline.p99} ms`);
+  if (pairedRatios) {
+    console.log(`paired rounds: ${pairedRatios.map((r) => r.toFixed(2)).join(", ")}; median ${median(pairedRatios).toFixed(2)}x`);
+  }
+  console.log(`CPU per request: ${(baseline.cpuPerRequest / subject.cpuPerRequest).toFixed(2)}x the baseline's efficiency (${baseline.cpuPerRequest.toFixed(1)} vs ${subject.cpuPerRequest.toFixed(1)} µs)`);
+}
+
+async function main(): Promise<void> {
+  // On a machine with taskset, the servers get CPU 0 and the load generator the others, so they do not fight over one core.
+  const pin = process.platform === "linux" && spawnSync("taskset", ["-c", "0", "true"]).status === 0;
+  const serverCommand = [process.execPath, "--import", "tsx", "bench/servers.ts"];
+  const child = pin
+    ? spawn("taskset", ["-c", "0", ...serverCommand], { stdio: ["pipe", "pipe", "inherit"] })
+    : spawn(serverCommand[0]!, serverCommand.slice(1), { stdio: ["pipe", "pipe", "inherit"] });
+  if (pin) spawnSync("taskset", ["-p", "-c", `1-${Math.max(1, availableParallelism() - 1)}`, String(process.pid)]);
+  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  const next = async () => JSON.parse(String((await lines.next()).value));
+  try {
+    const servers = (await next()) as Servers;
+    statsUrl = servers.statsUrl;
+    const auth = { cookie: servers.cookie, "x-csrf": "1" };
+    console.log(
+      `GET /token vs bare Express: ${CONNECTIONS} connections, ${DURATION} s per run, best of ${ROUNDS} alternating runs; body ${servers.bodyBytes} bytes; ${pin ? "servers pinned to CPU 0, load on the others" : "no CPU pinning"}`,
+    );
+
+    // Warm-up, then alternate so that neither side always runs on a warmer machine.
+    await load("warm-up", `${servers.bffUrl}/token`, auth, { duration: 1 });
+    await load("warm-up", `${servers.bareUrl}/bare`, auth, { duration: 1 });
+    const bare: Row[] = [];
+    const token: Row[] = [];
+    for (let i = 0; i < ROUNDS; i++) {
+      // The same request (cookie and header included) to both, so only the handling differs.
+      bare.push(await load("bare Express", `${servers.bareUrl}/bare`, auth));
+      token.push(await load("GET /token", `${servers.bffUrl}/token`, auth));
+    }
+    table("Valid session (the hot path)", best(bare), best(token), token.map((t, i) => t.rps / bare[i]!.rps));
+
+    if (process.env.BENCH_PROFILE) {
+      child.stdin!.write("profile-start\n");
+      await next();
+      await load("profiled", `${servers.bffUrl}/token`, auth);
+      child.stdin!.write(`profile-stop ${process.env.BENCH_PROFILE}\n`);
+      console.log(`\nCPU profile of GET /token written to ${String((await next()).profile)}`);
+    }
+
+    if (SOAK > 0) {
+      const rss = async () => ((await (await fetch(servers.statsUrl)).json()) as { rss: number }).rss;
+      await load("soak", `${servers.bffUrl}/token`, auth, { amount: 50_000 });
+      const after50k = await rss();
+      const soak = await load("soak", `${servers.bffUrl}/token`, auth, { amount: SOAK - 50_000 });
+      const afterAll = await rss();
+      console.log(`\nMemory soak: RSS after 50k requests ${(after50k / 2 ** 20).toFixed(1)} MiB, after ${SOAK} ${(afterAll / 2 ** 20).toFixed(1)} MiB (${(((afterAll - after50k) / after50k) * 100).toFixed(1)}%), errors ${soak.errors}`);
+    }
+
+    child.stdin!.write("expire\n");
+    await next();
+    const bareDelay = await load(`bare Express + ${servers.refreshDelayMs} ms wait`, `${servers.bareUrl}/bare-delay`, auth);
+    const refresh = await load("GET /token, expired", `${servers.bffUrl}/token`, auth);
+    table(`Refresh path (expired token, Cognito answering after ${servers.refreshDelayMs} ms)`, bareDelay, refresh);
+  } finally {
+    child.kill();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
