@@ -13,7 +13,12 @@ import { browserGuards } from "./http/browser-guards.js";
 import { errorHandler, notFound } from "./http/error-handler.js";
 import { requestLogger } from "./http/request-logger.js";
 import type { Logger } from "./log.js";
-import { createTokenRefresher, type RefreshEvents, type TokenRefresher } from "./refresh/token-refresher.js";
+import { createMetrics, type Metrics } from "./metrics.js";
+import { createLocalCoordinator, type RefreshCoordinator } from "./refresh/refresh-coordinator.js";
+import { RedisCoordinator } from "./refresh/redis-coordinator.js";
+import { createResultSeal } from "./refresh/result-seal.js";
+import { createTokenRefresher, type TokenRefresher } from "./refresh/token-refresher.js";
+import type { RedisClients } from "./redis.js";
 import { devPage } from "./routes/dev-page.js";
 import { mountHealthRoutes } from "./routes/health.js";
 import { mountTokenRoutes } from "./routes/token.js";
@@ -24,7 +29,9 @@ export interface AppDeps {
   log: Logger;
   /** Epoch milliseconds; tests share the emulator's clock. */
   now?: () => number;
-  refreshEvents?: RefreshEvents;
+  /** Turns on cross-replica coordination. */
+  redis?: RedisClients;
+  metrics?: Metrics;
   /** Serve the small sign-in/token page at `/` (npm run dev only). */
   devPage?: boolean;
 }
@@ -33,6 +40,10 @@ export interface BffApp {
   app: Express;
   sessions: SessionStore;
   refresher: TokenRefresher;
+  coordinator: RefreshCoordinator;
+  metrics: Metrics;
+  /** Releases what the app holds (Redis connections); the caller closes the HTTP server. */
+  close(): Promise<void>;
 }
 
 /**
@@ -49,7 +60,27 @@ function asPublicUrl(publicUrl: URL): RequestHandler {
   };
 }
 
-export async function createApp({ config, cognito, log, now = Date.now, refreshEvents, devPage: withDevPage = false }: AppDeps): Promise<BffApp> {
+function createCoordinator(config: Config, log: Logger, metrics: Metrics, now: () => number, redis?: RedisClients): RefreshCoordinator {
+  const resultTtlSeconds = config.refreshResultTtlSeconds;
+  if (!redis) return createLocalCoordinator({ now, resultTtlSeconds });
+  return new RedisCoordinator({
+    redis: redis.redis,
+    subscriber: redis.subscriber,
+    channelPrefix: redis.keyPrefix,
+    seal: createResultSeal(config.authSecrets),
+    now,
+    resultTtlSeconds,
+    // The lease outlasts one refresh (all attempts); it is renewed while the holder works anyway.
+    leaseMs: config.cognito.timeoutMs + 1000,
+    waitTimeoutMs: config.cognito.timeoutMs + 1000,
+    log,
+    metrics,
+  });
+}
+
+export async function createApp(deps: AppDeps): Promise<BffApp> {
+  const { config, cognito, log, now = Date.now, redis, devPage: withDevPage = false } = deps;
+  const metrics = deps.metrics ?? createMetrics();
   const secure = config.publicUrl.protocol === "https:";
   const codec = await createSessionCodec({
     secrets: config.authSecrets,
@@ -58,7 +89,8 @@ export async function createApp({ config, cognito, log, now = Date.now, refreshE
     now,
   });
   const sessions = createSessionStore(codec, { secure, now });
-  const refresher = createTokenRefresher({ cognito, now, skewSeconds: config.refreshSkewSeconds, log, events: refreshEvents ?? {} });
+  const coordinator = createCoordinator(config, log, metrics, now, redis);
+  const refresher = createTokenRefresher({ cognito, coordinator, now, skewSeconds: config.refreshSkewSeconds, log, metrics });
   const authConfig = createAuthConfig({ config, cognito, refresher, log, now });
 
   const app = express();
@@ -70,11 +102,11 @@ export async function createApp({ config, cognito, log, now = Date.now, refreshE
   app.use(requestLogger(log));
   const guard = browserGuards({ publicOrigin: config.publicUrl.origin, allowedOrigins: config.allowedOrigins });
   mountTokenRoutes(app, { sessions, refresher, includeIdToken: config.includeIdToken, now, guard });
-  mountHealthRoutes(app);
+  mountHealthRoutes(app, { coordinator, metrics });
   app.use("/auth", asPublicUrl(config.publicUrl), ExpressAuth(authConfig));
   if (withDevPage) app.get("/", devPage());
   app.use(notFound);
   app.use(errorHandler(sessions));
 
-  return { app, sessions, refresher };
+  return { app, sessions, refresher, coordinator, metrics, close: () => coordinator.close() };
 }

@@ -46,6 +46,10 @@ export interface Config {
   readonly refreshSkewSeconds: number;
   readonly includeIdToken: boolean;
   readonly redisUrl: string | undefined;
+  /** Prefix of every Redis key and channel (share one Redis between deployments safely). */
+  readonly redisKeyPrefix: string;
+  /** How long a refresh result answers waiters and late requests (at least the rotation grace period). */
+  readonly refreshResultTtlSeconds: number;
   readonly cognito: CognitoConfig;
 }
 
@@ -119,6 +123,14 @@ const schema = z.object({
       .refine((v) => URL.canParse(v) && /^rediss?:$/.test(new URL(v).protocol), { message: "must be a redis:// or rediss:// URL" })
       .optional(),
   ),
+  REDIS_KEY_PREFIX: optionalString.pipe(
+    z
+      .string()
+      .regex(/^[\w:.-]{1,64}$/, { message: "must be 1-64 letters, digits, or _ : . -" })
+      .optional()
+      .transform((v) => v ?? "cognito-bff:"),
+  ),
+  REFRESH_RESULT_TTL_SECONDS: integerVar(60, 1, 600),
   COGNITO_ISSUER: urlVar,
   COGNITO_CLIENT_ID: optionalString,
   COGNITO_CLIENT_SECRET: optionalString,
@@ -248,6 +260,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     refreshSkewSeconds: raw.REFRESH_SKEW_SECONDS,
     includeIdToken: raw.TOKEN_INCLUDE_ID_TOKEN,
     redisUrl: raw.REDIS_URL,
+    redisKeyPrefix: raw.REDIS_KEY_PREFIX,
+    refreshResultTtlSeconds: raw.REFRESH_RESULT_TTL_SECONDS,
     cognito,
   });
 }

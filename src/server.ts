@@ -10,6 +10,8 @@ import { createApp } from "./app.js";
 import { createCognitoGateway } from "./cognito/cognito-gateway.js";
 import { ConfigError, loadConfig, type Config } from "./config.js";
 import { createLogger, type Logger } from "./log.js";
+import { createMetrics } from "./metrics.js";
+import { createRedisClients } from "./redis.js";
 
 const SHUTDOWN_DEADLINE_MS = 10_000;
 
@@ -30,8 +32,13 @@ export interface StartOptions {
 export async function startServer(env: Record<string, string | undefined>, options: StartOptions = {}): Promise<RunningServer> {
   const config = loadConfig(env);
   const log = createLogger({ level: config.logLevel });
-  const cognito = createCognitoGateway(config.cognito);
-  const { app } = await createApp({ config, cognito, log, devPage: options.devPage ?? false });
+  const metrics = createMetrics({ processMetrics: true });
+  const cognito = createCognitoGateway(config.cognito, {
+    observe: (operation, outcome, ms) => metrics.cognitoCalls.observe({ operation, outcome }, ms / 1000),
+  });
+  const redis = config.redisUrl ? createRedisClients({ url: config.redisUrl, keyPrefix: config.redisKeyPrefix }) : undefined;
+  const bff = await createApp({ config, cognito, log, metrics, ...(redis ? { redis } : {}), devPage: options.devPage ?? false });
+  const { app } = bff;
 
   const server = createServer(app);
   await new Promise<void>((resolve, reject) => {
@@ -49,7 +56,7 @@ export async function startServer(env: Record<string, string | undefined>, optio
       server.close(() => {
         clearTimeout(deadline);
         cognito.destroy();
-        resolve();
+        void bff.close().then(resolve);
       });
       server.closeIdleConnections();
     }));

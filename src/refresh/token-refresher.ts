@@ -7,7 +7,8 @@ import { createHash } from "node:crypto";
 import type { SessionTokens } from "../auth/session-payload.js";
 import type { CognitoGateway } from "../cognito/cognito-gateway.js";
 import type { Logger } from "../log.js";
-import { SingleFlight } from "./single-flight.js";
+import type { Metrics } from "../metrics.js";
+import type { RefreshCoordinator, RefreshedTokens } from "./refresh-coordinator.js";
 
 export interface RefreshPolicy {
   /** Refresh this many seconds before expiry. */
@@ -47,11 +48,6 @@ export interface EnsureFreshResult {
   changed: boolean;
 }
 
-export interface RefreshEvents {
-  /** One Cognito refresh was performed (`joined` = false) or waited on (`joined` = true). */
-  onRefresh?(outcome: "ok" | string, joined: boolean): void;
-}
-
 export interface TokenRefresher {
   /** @throws {BffError} `session_expired`, `temporarily_unavailable` or `internal_error`. */
   ensureFresh(tokens: SessionTokens, options?: EnsureFreshOptions): Promise<EnsureFreshResult>;
@@ -59,29 +55,33 @@ export interface TokenRefresher {
 
 export interface TokenRefresherOptions {
   cognito: CognitoGateway;
+  coordinator: RefreshCoordinator;
   /** Epoch milliseconds. */
   now: () => number;
   skewSeconds: number;
   log: Logger;
-  events?: RefreshEvents;
+  metrics: Metrics;
 }
 
-export function createTokenRefresher({ cognito, now, skewSeconds, log, events = {} }: TokenRefresherOptions): TokenRefresher {
-  const flights = new SingleFlight<SessionTokens>();
-
-  async function refresh(tokens: SessionTokens): Promise<SessionTokens> {
-    const result = await cognito.refreshTokens({ refreshToken: tokens.refresh_token, username: tokens.cognito_username });
-    const nowSeconds = Math.floor(now() / 1000);
-    const next: SessionTokens = {
-      ...tokens,
-      access_token: result.accessToken,
-      refresh_token: result.refreshToken ?? tokens.refresh_token,
-      expires_at: nowSeconds + result.expiresInSeconds,
-      issued_at: nowSeconds,
-    };
-    if (result.idToken) next.id_token = result.idToken;
-    log.info({ user: tokens.cognito_sub, rotated: result.refreshToken !== undefined, expiresIn: result.expiresInSeconds }, "tokens refreshed");
-    return next;
+export function createTokenRefresher({ cognito, coordinator, now, skewSeconds, log, metrics }: TokenRefresherOptions): TokenRefresher {
+  async function refresh(tokens: SessionTokens): Promise<RefreshedTokens> {
+    try {
+      const result = await cognito.refreshTokens({ refreshToken: tokens.refresh_token, username: tokens.cognito_username });
+      const nowSeconds = Math.floor(now() / 1000);
+      const next: RefreshedTokens = {
+        access_token: result.accessToken,
+        refresh_token: result.refreshToken ?? tokens.refresh_token,
+        expires_at: nowSeconds + result.expiresInSeconds,
+        issued_at: nowSeconds,
+      };
+      if (result.idToken) next.id_token = result.idToken;
+      metrics.refreshes.inc({ outcome: "ok" });
+      log.info({ user: tokens.cognito_sub, rotated: result.refreshToken !== undefined, expiresIn: result.expiresInSeconds }, "tokens refreshed");
+      return next;
+    } catch (error) {
+      metrics.refreshes.inc({ outcome: (error as { code?: string }).code ?? "error" });
+      throw error;
+    }
   }
 
   return {
@@ -90,25 +90,19 @@ export function createTokenRefresher({ cognito, now, skewSeconds, log, events = 
       const due = options.force || isRefreshDue(tokens, nowSeconds, { skewSeconds, minTtlSeconds: options.minTtlSeconds });
       if (!due) return { tokens, changed: false };
 
-      const { promise, joined } = flights.run(refreshTokenKey(tokens.refresh_token), () => refresh(tokens));
-      try {
-        const refreshed = await promise;
-        events.onRefresh?.("ok", joined);
-        // Only the fields that came from Cognito are taken from the shared result:
-        // a waiter keeps its own session's other claims.
-        const merged: SessionTokens = {
-          ...tokens,
-          access_token: refreshed.access_token,
-          refresh_token: refreshed.refresh_token,
-          expires_at: refreshed.expires_at,
-          issued_at: refreshed.issued_at,
-        };
-        if (refreshed.id_token) merged.id_token = refreshed.id_token;
-        return { tokens: merged, changed: true };
-      } catch (error) {
-        events.onRefresh?.((error as { code?: string }).code ?? "error", joined);
-        throw error;
-      }
+      const { tokens: refreshed, via } = await coordinator.refresh(refreshTokenKey(tokens.refresh_token), () => refresh(tokens));
+      if (via !== "performed") metrics.coalesced.inc({ via });
+      // Only the fields that came from Cognito are taken from the shared result:
+      // a waiter keeps its own session's other claims.
+      const merged: SessionTokens = {
+        ...tokens,
+        access_token: refreshed.access_token,
+        refresh_token: refreshed.refresh_token,
+        expires_at: refreshed.expires_at,
+        issued_at: refreshed.issued_at,
+      };
+      if (refreshed.id_token) merged.id_token = refreshed.id_token;
+      return { tokens: merged, changed: true };
     },
   };
 }

@@ -3,6 +3,7 @@
  * 127.0.0.1, sharing the emulator's clock, with the BFF's log lines captured
  * for assertions.
  */
+import { randomUUID } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createApp, type BffApp } from "../../src/app.js";
@@ -10,6 +11,7 @@ import { createCognitoGateway } from "../../src/cognito/cognito-gateway.js";
 import { loadConfig, type Config } from "../../src/config.js";
 import { startEmulator, type Emulator, type EmulatorClient, type EmulatorOptions } from "../../src/emulator/index.js";
 import { createLogger } from "../../src/log.js";
+import { createRedisClients } from "../../src/redis.js";
 import { CookieJar, parseForm } from "./cookie-jar.js";
 
 export const TEST_SECRET = "integration-test-secret-0123456789abcdef";
@@ -31,6 +33,8 @@ export interface Bff {
 
 export interface HarnessOptions {
   env?: Record<string, string>;
+  /** Coordinate through this Redis (e.g. redis://127.0.0.1:6379) with a key prefix unique to the harness. */
+  redisUrl?: string;
   client?: Partial<EmulatorClient>;
   emulator?: EmulatorOptions;
 }
@@ -51,6 +55,9 @@ async function listen(server: Server): Promise<string> {
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const emu = await startEmulator({ users: [{ ...USER, emailVerified: true }], ...options.emulator });
   const bffs: Bff[] = [];
+  const { redisUrl } = options;
+  // A unique prefix per harness: runs and tests never see each other's keys.
+  const redisPrefix = `cognito-bff-test:${randomUUID()}:`;
 
   async function startBff(extraEnv: Record<string, string> = {}): Promise<Bff> {
     const server = createServer();
@@ -80,7 +87,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     const logs: string[] = [];
     const log = createLogger({ level: "info", destination: { write: (line: string) => void logs.push(line) } });
     const cognito = createCognitoGateway(config.cognito);
-    const bff = await createApp({ config, cognito, log, now: () => emu.clock.now() });
+    const redis = redisUrl ? createRedisClients({ url: redisUrl, keyPrefix: redisPrefix }) : undefined;
+    const bff = await createApp({ config, cognito, log, now: () => emu.clock.now(), ...(redis ? { redis } : {}) });
     server.on("request", bff.app);
     const entry: Bff = {
       url,
@@ -91,6 +99,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
         cognito.destroy();
+        await bff.close();
       },
     };
     bffs.push(entry);

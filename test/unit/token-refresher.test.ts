@@ -3,6 +3,8 @@ import { describe, expect, it } from "vitest";
 import type { SessionTokens } from "../../src/auth/session-payload.js";
 import type { CognitoGateway, RefreshRequest, RefreshedTokens } from "../../src/cognito/cognito-gateway.js";
 import { BffError } from "../../src/errors.js";
+import { createMetrics } from "../../src/metrics.js";
+import { createLocalCoordinator } from "../../src/refresh/refresh-coordinator.js";
 import { createTokenRefresher } from "../../src/refresh/token-refresher.js";
 
 const NOW = 1_800_000_000_000;
@@ -28,8 +30,15 @@ function gateway(answer: (req: RefreshRequest) => Promise<RefreshedTokens>) {
   return { cognito, calls };
 }
 
-const refresherWith = (cognito: CognitoGateway) =>
-  createTokenRefresher({ cognito, now: () => NOW, skewSeconds: 60, log: pino({ level: "silent" }) });
+const refresherWith = (cognito: CognitoGateway, resultTtlSeconds = 60) =>
+  createTokenRefresher({
+    cognito,
+    coordinator: createLocalCoordinator({ now: () => NOW, resultTtlSeconds }),
+    now: () => NOW,
+    skewSeconds: 60,
+    log: pino({ level: "silent" }),
+    metrics: createMetrics(),
+  });
 
 describe("token refresher", () => {
   it("does not call Cognito while the token is valid", async () => {
@@ -67,6 +76,15 @@ describe("token refresher", () => {
     const results = await all;
     expect(calls).toHaveLength(1);
     expect(new Set(results.map((r) => r.tokens.access_token))).toEqual(new Set(["new-at"]));
+  });
+
+  it("answers a late request with the old refresh token from the recent result instead of calling Cognito again", async () => {
+    const { cognito, calls } = gateway(async () => ({ accessToken: "new-at", idToken: undefined, refreshToken: "rt-2", expiresInSeconds: 3600, tokenType: "Bearer" }));
+    const refresher = refresherWith(cognito);
+    await refresher.ensureFresh(expired);
+    const late = await refresher.ensureFresh(expired);
+    expect(late.tokens).toMatchObject({ access_token: "new-at", refresh_token: "rt-2" });
+    expect(calls).toHaveLength(1);
   });
 
   it("gives every waiter the same classified error, and the next call tries again", async () => {
