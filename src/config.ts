@@ -149,6 +149,9 @@ const schema = z.object({
 
 type RawConfig = z.output<typeof schema>;
 
+/** Every environment variable the service reads (the README's configuration table is checked against it). */
+export const CONFIG_VARIABLES: readonly string[] = Object.freeze(Object.keys(schema.shape));
+
 /** The pool id is the issuer's last path segment; its prefix before `_` is the region. */
 function parseIssuer(issuer: string): { region: string; userPoolId: string } | undefined {
   const url = new URL(issuer);
