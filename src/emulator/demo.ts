@@ -1,4 +1,4 @@
-/** The demo user and app client of `npm run dev`. */
+/** The demo user and app client of `npm run dev`. Not secrets: they only open the local emulator. */
 import type { EmulatorClient, EmulatorUser } from "./index.js";
 
 export const demoUser: EmulatorUser = {
@@ -9,11 +9,15 @@ export const demoUser: EmulatorUser = {
   attributes: { name: "Demo User" },
 };
 
+/**
+ * The app client for a BFF served at `redirectOrigin`. The id and secret have
+ * the shape Cognito allows (`[\w+]+`, a 24-64 character secret).
+ */
 export function demoClient(redirectOrigin: string, withSecret: boolean): EmulatorClient {
   const origin = redirectOrigin.replace(/\/+$/, "");
   return {
     clientId: "democlient0bff1234567890",
-    ...(withSecret ? { clientSecret: "demo-client-secret-for-the-local-emulator-only" } : {}),
+    ...(withSecret ? { clientSecret: "demoClientSecretForTheLocalEmulatorOnly0123456789" } : {}),
     redirectUris: [`${origin}/auth/callback/cognito`],
     logoutUris: [`${origin}/`, `${origin}/auth/signed-out`],
   };

@@ -1,8 +1,10 @@
 /**
  * Fault injection per operation: an error answer, a delay, a dropped
- * connection or a malformed body, for the next `times` calls or until cleared.
+ * connection or a malformed body, for the next `times` calls or until
+ * cleared. Also the call counters, which count every request, faulted or not.
  */
 import type { Request, Response } from "express";
+import { AMZ_JSON, defaultStatus, writeAwsError, writeOAuthError } from "./responses.js";
 
 export type Operation =
   | "InitiateAuth"
@@ -35,19 +37,21 @@ export const OPERATIONS: readonly Operation[] = [
   "discovery",
 ];
 
+/** The operations of the X-Amz-Target JSON API; the others are OAuth/OIDC endpoints. */
+export const API_OPERATIONS: readonly Operation[] = ["InitiateAuth", "GetTokensFromRefreshToken", "RevokeToken"];
+
 export interface FaultSpec {
+  /** Answer with this error: Cognito's JSON shape for API operations, `{"error": code}` for the OAuth endpoints. */
   error?: { code: string; status?: number; message?: string };
+  /** Wait this long first, then apply the rest of the fault (or answer normally). */
   delayMs?: number;
   /** Destroy the socket without answering. */
   drop?: boolean;
-  /** Answer 200 with a body that is not JSON. */
+  /** Answer 200 with a body that is not valid JSON. */
   malformed?: boolean;
   /** How many calls it applies to; default: until cleared. */
   times?: number;
 }
-
-/** How an error fault is written: the Cognito JSON API shape or the OAuth shape. */
-export type ErrorWriter = (res: Response, code: string, status: number, message: string) => void;
 
 export class Faults {
   readonly #faults = new Map<Operation, FaultSpec & { remaining: number }>();
@@ -61,10 +65,6 @@ export class Faults {
     this.#faults.clear();
   }
 
-  count(op: Operation): void {
-    this.#calls.set(op, (this.#calls.get(op) ?? 0) + 1);
-  }
-
   calls(op: Operation): number {
     return this.#calls.get(op) ?? 0;
   }
@@ -74,26 +74,29 @@ export class Faults {
   }
 
   /** Counts the call and applies a pending fault; true when the fault answered (or dropped) the request. */
-  async apply(op: Operation, req: Request, res: Response, writeError: ErrorWriter): Promise<boolean> {
-    this.count(op);
+  async apply(op: Operation, req: Request, res: Response): Promise<boolean> {
+    this.#calls.set(op, this.calls(op) + 1);
     const fault = this.#faults.get(op);
     if (!fault || fault.remaining <= 0) return false;
     fault.remaining -= 1;
+    if (fault.remaining <= 0) this.#faults.delete(op);
     if (fault.delayMs) {
       await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
       if (req.socket.destroyed) return true;
     }
+    const api = API_OPERATIONS.includes(op);
     if (fault.drop) {
       req.socket.destroy();
       return true;
     }
     if (fault.malformed) {
-      res.status(200).type("application/x-amz-json-1.1").send('{"AuthenticationResult": {"AccessToken": "trunc');
+      res.status(200).type(api ? AMZ_JSON : "application/json").send('{"AuthenticationResult": {"AccessToken": "trunc');
       return true;
     }
     if (fault.error) {
-      const status = fault.error.status ?? (fault.error.code === "InternalErrorException" ? 500 : 400);
-      writeError(res, fault.error.code, status, fault.error.message ?? `Injected ${fault.error.code}`);
+      const { code, status = defaultStatus(code), message = `Injected ${code}` } = fault.error;
+      if (api) writeAwsError(res, code, status, message);
+      else writeOAuthError(res, code, status);
       return true;
     }
     return false;

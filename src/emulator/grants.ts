@@ -17,7 +17,7 @@ export interface IssuedTokens {
   expiresIn: number;
 }
 
-/** A refusal in Cognito's JSON API vocabulary. */
+/** A refusal in Cognito's JSON API vocabulary; the OAuth endpoints map it to `invalid_grant`. */
 export class GrantError extends Error {
   constructor(
     readonly code: string,
@@ -26,6 +26,9 @@ export class GrantError extends Error {
     super(message);
   }
 }
+
+/** Cognito's default when RetryGracePeriodSeconds is not set. */
+const DEFAULT_GRACE_SECONDS = 60;
 
 export class Grants {
   constructor(
@@ -37,17 +40,18 @@ export class Grants {
   ) {}
 
   private async mint(client: EmulatorClient, user: StoredUser, scopes: string[], originJti: string, authTime: number, nonce?: string) {
-    const eventId = randomUUID();
-    const ctx = { issuer: this.issuer, clientId: client.clientId, user, scopes, originJti, authTime, ...(nonce ? { nonce } : {}) };
-    return {
-      accessToken: await this.minter.accessToken(ctx, eventId),
-      idToken: scopes.includes("openid") ? await this.minter.idToken(ctx, eventId) : undefined,
-    };
+    const ctx = { issuer: this.issuer, clientId: client.clientId, user, scopes, originJti, authTime, eventId: randomUUID(), ...(nonce ? { nonce } : {}) };
+    const accessToken = await this.minter.accessToken(ctx);
+    // An ID token only when the openid scope was granted, as at Cognito's token endpoint.
+    const idToken = scopes.includes("openid") ? await this.minter.idToken(ctx, accessToken) : undefined;
+    return { accessToken, idToken };
   }
 
+  /** The authorization-code grant: a new token family (`origin_jti`) with a refresh token. */
   async forCode(code: AuthCode, client: EmulatorClient): Promise<IssuedTokens> {
     const user = this.store.users.get(code.username);
-    if (!user || !user.enabled) throw new GrantError("NotAuthorizedException", "User is disabled.");
+    if (!user) throw new GrantError("UserNotFoundException", "User does not exist.");
+    if (!user.enabled) throw new GrantError("NotAuthorizedException", "User is disabled.");
     const originJti = randomUUID();
     const { accessToken, idToken } = await this.mint(client, user, code.scopes, originJti, code.authTime, code.nonce);
     const refreshToken = this.store.issueRefreshToken(
@@ -57,35 +61,43 @@ export class Grants {
     return { accessToken, idToken, refreshToken, expiresIn: this.minter.accessTtlSeconds };
   }
 
-  /**
-   * Refresh. With `rotate` (GetTokensFromRefreshToken or the token endpoint on a
-   * rotating client) a new refresh token is issued and the old one stays valid
-   * for the grace period, answering with the same successor; after it, reuse is
-   * RefreshTokenReuseException.
-   */
-  async refresh(token: string, client: EmulatorClient, rotate: boolean): Promise<IssuedTokens> {
+  /** Why a refresh token cannot be used (Cognito's code and message), or undefined when it can. */
+  refusal(token: string, client: EmulatorClient): GrantError | undefined {
     const record = this.store.refreshTokens.get(token);
     const state = this.store.refreshState(token);
-    if (!record || record.clientId !== client.clientId || state === "unknown" || state === "expired") {
-      throw new GrantError("NotAuthorizedException", "Invalid Refresh Token");
-    }
-    if (state === "revoked") throw new GrantError("NotAuthorizedException", "Refresh Token has been revoked");
-    if (state === "rotated") throw new GrantError("RefreshTokenReuseException", "Refresh token has already been used.");
+    if (!record || record.clientId !== client.clientId || state === "unknown") return new GrantError("NotAuthorizedException", "Invalid Refresh Token.");
+    if (state === "revoked") return new GrantError("NotAuthorizedException", "Refresh Token has been revoked");
+    if (state === "expired") return new GrantError("NotAuthorizedException", "Refresh Token has expired");
+    if (state === "rotated") return new GrantError("RefreshTokenReuseException", "Refresh token has already been used.");
     const user = this.store.users.get(record.username);
-    if (!user) throw new GrantError("UserNotFoundException", "User does not exist.");
-    if (!user.enabled) throw new GrantError("NotAuthorizedException", "User is disabled.");
+    if (!user) return new GrantError("UserNotFoundException", "User does not exist.");
+    if (!user.enabled) return new GrantError("NotAuthorizedException", "User is disabled.");
+    return undefined;
+  }
 
+  /**
+   * Refresh: new access and ID tokens with the same `origin_jti` and
+   * `auth_time`. With `rotate` (GetTokensFromRefreshToken or the token
+   * endpoint on a rotating client) a new refresh token is issued and the old
+   * one stays valid for the grace period, answering with the same successor;
+   * after it, reuse is RefreshTokenReuseException.
+   */
+  async refresh(token: string, client: EmulatorClient, rotate: boolean): Promise<IssuedTokens> {
+    const refused = this.refusal(token, client);
+    if (refused) throw refused;
+    const record = this.store.refreshTokens.get(token)!;
+    const user = this.store.users.get(record.username)!;
     const { accessToken, idToken } = await this.mint(client, user, record.scopes, record.originJti, record.authTime);
     let refreshToken: string | undefined;
     if (rotate) {
-      if (state === "grace") refreshToken = record.rotatedTo;
-      else {
+      refreshToken = record.rotatedTo;
+      if (!refreshToken) {
         refreshToken = this.store.issueRefreshToken(
           { clientId: record.clientId, username: record.username, scopes: record.scopes, originJti: record.originJti, authTime: record.authTime },
           this.refreshTtlSeconds,
         );
         record.rotatedTo = refreshToken;
-        record.graceUntil = this.clock.now() + (client.rotation?.gracePeriodSeconds ?? 60) * 1000;
+        record.graceUntil = this.clock.now() + (client.rotation?.gracePeriodSeconds ?? DEFAULT_GRACE_SECONDS) * 1000;
       }
     }
     return { accessToken, idToken, refreshToken, expiresIn: this.minter.accessTtlSeconds };

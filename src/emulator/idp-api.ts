@@ -1,109 +1,122 @@
 /**
- * The Cognito user pools JSON API (`X-Amz-Target`), the operations a BFF uses:
- * InitiateAuth (REFRESH_TOKEN_AUTH), GetTokensFromRefreshToken, RevokeToken.
+ * The Cognito user pools JSON API (`POST /` with `X-Amz-Target`), the
+ * operations a BFF uses: InitiateAuth (REFRESH_TOKEN_AUTH),
+ * GetTokensFromRefreshToken and RevokeToken. These are unauthenticated
+ * operations: no SigV4 signature is needed or checked.
  * @see https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_InitiateAuth.html
  * @see https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_GetTokensFromRefreshToken.html
  * @see https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_RevokeToken.html
  */
-import { createHmac } from "node:crypto";
 import express, { Router, type Response } from "express";
-import type { ErrorWriter, Faults, Operation } from "./faults.js";
+import { API_OPERATIONS, type Faults, type Operation } from "./faults.js";
 import { GrantError, type Grants, type IssuedTokens } from "./grants.js";
 import type { EmulatorClient } from "./index.js";
-import { safeEqual } from "./oauth-routes.js";
+import { AMZ_JSON, writeAwsError } from "./responses.js";
+import { computeSecretHash, safeEqual } from "./secrets.js";
 import type { Store } from "./store.js";
 
 const TARGET_PREFIX = "AWSCognitoIdentityProviderService.";
-const JSON_TYPE = "application/x-amz-json-1.1";
 
-/** Base64(HMAC-SHA256(key = client secret, message = username + client id)), as Cognito verifies it. */
-export function computeSecretHash(username: string, clientId: string, clientSecret: string): string {
-  const mac = createHmac("sha256", Buffer.from(clientSecret, "utf8"));
-  mac.update(Buffer.from(`${username}${clientId}`, "utf8"));
-  return mac.digest().toString("base64");
-}
-
-export const writeAwsError: ErrorWriter = (res, code, status, message) => {
-  res.status(status).setHeader("x-amzn-ErrorType", code).type(JSON_TYPE).send(JSON.stringify({ __type: code, message }));
-};
-
-function answer(res: Response, tokens: IssuedTokens): void {
-  res.type(JSON_TYPE).send(
-    JSON.stringify({
-      AuthenticationResult: {
-        AccessToken: tokens.accessToken,
-        ExpiresIn: tokens.expiresIn,
-        ...(tokens.idToken ? { IdToken: tokens.idToken } : {}),
-        ...(tokens.refreshToken ? { RefreshToken: tokens.refreshToken } : {}),
-        TokenType: "Bearer",
-      },
-      ChallengeParameters: {},
-    }),
-  );
-}
-
+type Body = Record<string, unknown>;
 const str = (v: unknown): string | undefined => (typeof v === "string" && v.length > 0 ? v : undefined);
+
+function required(body: Body, name: string): string {
+  const value = str(body[name]);
+  if (!value) {
+    const member = name.charAt(0).toLowerCase() + name.slice(1);
+    throw new GrantError("InvalidParameterException", `1 validation error detected: Value null at '${member}' failed to satisfy constraint: Member must not be null`);
+  }
+  return value;
+}
+
+function authenticationResult(tokens: IssuedTokens): Record<string, unknown> {
+  return {
+    AccessToken: tokens.accessToken,
+    ExpiresIn: tokens.expiresIn,
+    ...(tokens.idToken ? { IdToken: tokens.idToken } : {}),
+    ...(tokens.refreshToken ? { RefreshToken: tokens.refreshToken } : {}),
+    TokenType: "Bearer",
+  };
+}
+
+/** Cognito's messages for a client with a secret that sent none, or a wrong one. */
+function checkClientSecret(client: EmulatorClient, given: string | undefined, verify: (secret: string) => boolean): void {
+  if (client.clientSecret === undefined) return;
+  if (given === undefined) throw new GrantError("NotAuthorizedException", `Client ${client.clientId} is configured for secret but secret was not received`);
+  if (!verify(client.clientSecret)) throw new GrantError("NotAuthorizedException", `Unable to verify secret hash for client ${client.clientId}`);
+}
+
+function parseBody(text: unknown): Body {
+  try {
+    const parsed: unknown = JSON.parse(typeof text === "string" && text !== "" ? text : "{}");
+    if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) return parsed as Body;
+  } catch {
+    // fall through
+  }
+  throw new GrantError("SerializationException", "Start of structure or map found where not expected.");
+}
 
 export function idpApi(store: Store, grants: Grants, faults: Faults): Router {
   const router = Router();
-  router.post("/", express.json({ type: () => true, limit: "1mb" }), async (req, res) => {
+
+  async function initiateAuth(body: Body, client: EmulatorClient): Promise<Body> {
+    const flow = required(body, "AuthFlow");
+    if (flow !== "REFRESH_TOKEN_AUTH" && flow !== "REFRESH_TOKEN") {
+      throw new GrantError("InvalidParameterException", `The emulator supports only REFRESH_TOKEN_AUTH, not ${flow}`);
+    }
+    // Rotation needs ALLOW_REFRESH_TOKEN_AUTH off; Cognito answers a disabled flow with InvalidParameterException.
+    if (client.rotation?.enabled) throw new GrantError("InvalidParameterException", "REFRESH_TOKEN_AUTH flow not enabled for this client");
+    const params = (body.AuthParameters ?? {}) as Body;
+    const refreshToken = str(params.REFRESH_TOKEN);
+    if (!refreshToken) throw new GrantError("InvalidParameterException", "Missing required parameter REFRESH_TOKEN");
+    const record = store.refreshTokens.get(refreshToken);
+    if (!record || record.clientId !== client.clientId) throw new GrantError("NotAuthorizedException", "Invalid Refresh Token.");
+    const given = str(params.SECRET_HASH);
+    // SECRET_HASH is keyed on the user's Cognito username (cognito:username), never the email.
+    checkClientSecret(client, given, (secret) => safeEqual(given!, computeSecretHash(record.username, client.clientId, secret)));
+    return { AuthenticationResult: authenticationResult(await grants.refresh(refreshToken, client, false)), ChallengeParameters: {} };
+  }
+
+  async function getTokensFromRefreshToken(body: Body, client: EmulatorClient): Promise<Body> {
+    const refreshToken = required(body, "RefreshToken");
+    const given = str(body.ClientSecret);
+    checkClientSecret(client, given, (secret) => safeEqual(given!, secret));
+    return { AuthenticationResult: authenticationResult(await grants.refresh(refreshToken, client, client.rotation?.enabled === true)) };
+  }
+
+  function revokeToken(body: Body, client: EmulatorClient): Body {
+    const token = required(body, "Token");
+    const given = str(body.ClientSecret);
+    checkClientSecret(client, given, (secret) => safeEqual(given!, secret));
+    if (token.split(".").length === 3) throw new GrantError("UnsupportedTokenTypeException", "Only refresh tokens can be revoked.");
+    const record = store.refreshTokens.get(token);
+    if (record && record.clientId !== client.clientId) throw new GrantError("UnauthorizedException", "The token was not issued to this client.");
+    store.revoke(token);
+    return {};
+  }
+
+  router.post("/", express.text({ type: () => true, limit: "1mb" }), async (req, res: Response) => {
     const target = String(req.headers["x-amz-target"] ?? "");
     const operation = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : "";
-    const body = (req.body ?? {}) as Record<string, unknown>;
-    const known = ["InitiateAuth", "GetTokensFromRefreshToken", "RevokeToken"];
-    if (!known.includes(operation)) return writeAwsError(res, "UnknownOperationException", 400, `Unknown operation ${operation}`);
-    if (await faults.apply(operation as Operation, req, res, writeAwsError)) return;
-
-    const clientId = str(body.ClientId);
-    const client = clientId ? store.clients.get(clientId) : undefined;
-    if (!client) return writeAwsError(res, "ResourceNotFoundException", 400, `User pool client ${clientId ?? ""} does not exist.`);
+    if (!API_OPERATIONS.includes(operation as Operation)) {
+      return writeAwsError(res, "UnknownOperationException", 400, `Unknown operation ${operation || target}`);
+    }
+    if (await faults.apply(operation as Operation, req, res)) return;
     try {
-      if (operation === "InitiateAuth") return await initiateAuth(res, body, client);
-      if (operation === "GetTokensFromRefreshToken") return await getTokensFromRefreshToken(res, body, client);
-      return revokeToken(res, body, client);
+      const body = parseBody(req.body);
+      const clientId = required(body, "ClientId");
+      const client = store.clients.get(clientId);
+      if (!client) throw new GrantError("ResourceNotFoundException", `User pool client ${clientId} does not exist.`);
+      let answer: Body;
+      if (operation === "InitiateAuth") answer = await initiateAuth(body, client);
+      else if (operation === "GetTokensFromRefreshToken") answer = await getTokensFromRefreshToken(body, client);
+      else answer = revokeToken(body, client);
+      res.type(AMZ_JSON).send(JSON.stringify(answer));
     } catch (error) {
       if (error instanceof GrantError) return writeAwsError(res, error.code, 400, error.message);
       throw error;
     }
   });
-
-  function checkClientSecret(client: EmulatorClient, given: string | undefined, verify: (secret: string) => boolean): void {
-    if (client.clientSecret === undefined) return;
-    if (given === undefined) throw new GrantError("NotAuthorizedException", `Client ${client.clientId} is configured for secret but secret was not received`);
-    if (!verify(client.clientSecret)) throw new GrantError("NotAuthorizedException", `Unable to verify secret hash for client ${client.clientId}`);
-  }
-
-  async function initiateAuth(res: Response, body: Record<string, unknown>, client: EmulatorClient): Promise<void> {
-    const flow = str(body.AuthFlow);
-    if (flow !== "REFRESH_TOKEN_AUTH" && flow !== "REFRESH_TOKEN") {
-      throw new GrantError("InvalidParameterException", `Unsupported AuthFlow ${flow ?? ""} in the emulator`);
-    }
-    // Rotation and REFRESH_TOKEN_AUTH exclude each other: a rotating client has the flow disabled.
-    if (client.rotation?.enabled) throw new GrantError("InvalidParameterException", "REFRESH_TOKEN_AUTH flow not enabled for this client");
-    const params = (body.AuthParameters ?? {}) as Record<string, unknown>;
-    const refreshToken = str(params.REFRESH_TOKEN) ?? "";
-    const record = store.refreshTokens.get(refreshToken);
-    if (!record) throw new GrantError("NotAuthorizedException", "Invalid Refresh Token");
-    const given = str(params.SECRET_HASH);
-    checkClientSecret(client, given, (secret) => safeEqual(given!, computeSecretHash(record.username, client.clientId, secret)));
-    answer(res, await grants.refresh(refreshToken, client, false));
-  }
-
-  async function getTokensFromRefreshToken(res: Response, body: Record<string, unknown>, client: EmulatorClient): Promise<void> {
-    const given = str(body.ClientSecret);
-    checkClientSecret(client, given, (secret) => safeEqual(given!, secret));
-    answer(res, await grants.refresh(str(body.RefreshToken) ?? "", client, client.rotation?.enabled === true));
-  }
-
-  function revokeToken(res: Response, body: Record<string, unknown>, client: EmulatorClient): void {
-    const given = str(body.ClientSecret);
-    checkClientSecret(client, given, (secret) => safeEqual(given!, secret));
-    const token = str(body.Token) ?? "";
-    const record = store.refreshTokens.get(token);
-    if (record && record.clientId !== client.clientId) throw new GrantError("UnauthorizedException", "The token was not issued to this client.");
-    store.revoke(token);
-    res.type(JSON_TYPE).send("{}");
-  }
 
   return router;
 }

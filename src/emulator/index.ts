@@ -4,9 +4,10 @@
  * Cognito's claims, errors, SECRET_HASH and refresh-token rotation. Its clock,
  * call counters and fault injection are for tests. Never loaded in production.
  */
+import { randomUUID } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import express from "express";
+import express, { type NextFunction, type Request, type Response } from "express";
 import { createClock } from "./clock.js";
 import { Faults, OPERATIONS, type FaultSpec, type Operation } from "./faults.js";
 import { Grants } from "./grants.js";
@@ -15,7 +16,7 @@ import { oauthRoutes } from "./oauth-routes.js";
 import { Store, type RefreshState } from "./store.js";
 import { createSigningKeys, TokenMinter } from "./tokens.js";
 
-export { computeSecretHash } from "./idp-api.js";
+export { computeSecretHash } from "./secrets.js";
 export type { FaultSpec, Operation, RefreshState };
 
 export interface EmulatorUser {
@@ -42,17 +43,25 @@ export interface EmulatorClient {
 }
 
 export interface EmulatorOptions {
+  /** 0 (default): a random free port. */
   port?: number;
+  /** Default 127.0.0.1. */
   host?: string;
+  /** Default us-east-1. */
   region?: string;
+  /** Default `<region>_Emulator1`. */
   poolId?: string;
   users?: EmulatorUser[];
   clients?: EmulatorClient[];
+  /** Default 3600. */
   accessTokenTtlSeconds?: number;
+  /** Default 3600. */
   idTokenTtlSeconds?: number;
+  /** Default 30 days, Cognito's default. */
   refreshTokenTtlSeconds?: number;
+  /** Default 300: Cognito's codes live five minutes. */
   authCodeTtlSeconds?: number;
-  /** Initial clock, epoch ms. */
+  /** Initial clock, epoch ms; default Date.now(). */
   now?: number;
 }
 
@@ -61,22 +70,33 @@ export interface Emulator {
   readonly issuer: string;
   readonly region: string;
   readonly poolId: string;
+  /** The emulator's clock: every iat, exp and expiry decision reads it. */
   readonly clock: { now(): number; advance(seconds: number): void; set(epochMs: number): void };
+  /** Requests per operation since start or resetCalls(), failed and faulted ones included. */
   calls(op: Operation): number;
   calls(): Record<Operation, number>;
   resetCalls(): void;
+  /** Applies `spec` to the next `spec.times` calls of `op` (default: until clearFaults()); replaces a pending fault of `op`. */
   fault(op: Operation, spec: FaultSpec): void;
   clearFaults(): void;
+  /** What a test needs to assert on revocation and rotation. */
   refreshTokenState(refreshToken: string): RefreshState;
   addUser(user: EmulatorUser): void;
   /** Adds a client, or replaces the one with the same id. */
   addClient(client: EmulatorClient): void;
+  /** Turns rotation on or off (undefined: off) for later refreshes; throws for an unknown client. */
   setClientRotation(clientId: string, rotation: EmulatorClient["rotation"]): void;
+  /** Like AdminDisableUser: sign-in and refresh fail with "User is disabled.". */
   disableUser(username: string): void;
+  /** Like AdminDeleteUser: refresh fails with UserNotFoundException. */
   deleteUser(username: string): void;
   close(): Promise<void>;
 }
 
+/**
+ * Starts an emulator listening on `host:port`. Its `url` is both the Hosted UI
+ * domain and the JSON API endpoint; `issuer` is `${url}/${poolId}`.
+ */
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
   const region = options.region ?? "us-east-1";
   const poolId = options.poolId ?? `${region}_Emulator1`;
@@ -100,8 +120,16 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const issuer = `${url}/${poolId}`;
   const grants = new Grants(store, minter, clock, issuer, options.refreshTokenTtlSeconds ?? 30 * 24 * 3600);
 
+  app.use((_req, res, next) => {
+    res.setHeader("x-amzn-RequestId", randomUUID());
+    next();
+  });
   app.use(idpApi(store, grants, faults));
   app.use(oauthRoutes({ url, issuer, poolId, store, grants, minter, keys, clock, faults, authCodeTtlSeconds: options.authCodeTtlSeconds ?? 300 }));
+  // Silent: the emulator runs inside tests; an unexpected error is a 500, never a stack trace on stderr.
+  app.use((_error: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    if (!res.headersSent) res.status(500).json({ error: "server_error" });
+  });
 
   function calls(op: Operation): number;
   function calls(): Record<Operation, number>;
@@ -126,7 +154,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     setClientRotation(clientId, rotation) {
       const client = store.clients.get(clientId);
       if (!client) throw new Error(`no client ${clientId}`);
-      store.addClient({ ...client, ...(rotation ? { rotation } : {}) });
+      const { rotation: _previous, ...rest } = client;
+      store.addClient(rotation ? { ...rest, rotation } : rest);
     },
     disableUser(username) {
       const user = store.users.get(username);

@@ -35,6 +35,9 @@ export interface RefreshRecord {
   graceUntil?: number;
 }
 
+/** The scopes an app client allows when none are configured. */
+export const DEFAULT_SCOPES: readonly string[] = ["openid", "email", "profile", "aws.cognito.signin.user.admin"];
+
 export type RefreshState = "active" | "grace" | "rotated" | "revoked" | "expired" | "unknown";
 
 const b64 = (bytes: number) => randomBytes(bytes).toString("base64url");
@@ -42,7 +45,7 @@ const b64 = (bytes: number) => randomBytes(bytes).toString("base64url");
 /** An opaque token shaped like Cognito's refresh tokens (a five-part JWE of about 1.7 KB). */
 export function opaqueRefreshToken(): string {
   const header = Buffer.from(JSON.stringify({ cty: "JWT", enc: "A256GCM", alg: "RSA-OAEP" })).toString("base64url");
-  return [header, b64(256), b64(12), b64(1200), b64(16)].join(".");
+  return [header, b64(256), b64(12), b64(990), b64(16)].join(".");
 }
 
 export class Store {
@@ -59,16 +62,29 @@ export class Store {
     this.users.set(user.username, { ...user, sub: user.sub ?? user.username, enabled: true });
   }
 
+  /** Adds a client, or replaces the one with the same id. */
   addClient(client: EmulatorClient): void {
+    const grace = client.rotation?.gracePeriodSeconds;
+    if (grace !== undefined && !(Number.isInteger(grace) && grace >= 0 && grace <= 60)) {
+      throw new RangeError(`rotation.gracePeriodSeconds must be an integer from 0 to 60 (Cognito's RetryGracePeriodSeconds), got ${grace}`);
+    }
     this.clients.set(client.clientId, client);
   }
 
-  /** By username, or by email (case-insensitive), as the Hosted UI signs in. */
+  /** The OAuth scopes a client may request at /oauth2/authorize. */
+  allowedScopes(client: EmulatorClient): readonly string[] {
+    return client.scopes ?? DEFAULT_SCOPES;
+  }
+
+  /**
+   * By username or by email, both case-insensitive, as the Hosted UI signs in
+   * (user pools are case-insensitive unless created otherwise).
+   */
   findUser(login: string): StoredUser | undefined {
     const direct = this.users.get(login);
     if (direct) return direct;
-    const email = login.toLowerCase();
-    return [...this.users.values()].find((u) => u.email.toLowerCase() === email);
+    const wanted = login.toLowerCase();
+    return [...this.users.values()].find((u) => u.username.toLowerCase() === wanted || u.email.toLowerCase() === wanted);
   }
 
   issueCode(code: Omit<AuthCode, "expiresAt">, ttlSeconds: number): string {
