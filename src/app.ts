@@ -99,7 +99,7 @@ export async function createApp(deps: AppDeps): Promise<BffApp> {
   app.set("etag", false);
   app.set("trust proxy", config.trustProxy);
 
-  app.use(requestLogger(log));
+  app.use(requestLogger(app, log));
   const guard = browserGuards({ publicOrigin: config.publicUrl.origin, allowedOrigins: config.allowedOrigins });
   mountTokenRoutes(app, { sessions, refresher, includeIdToken: config.includeIdToken, now, guard });
   mountHealthRoutes(app, { coordinator, metrics });
