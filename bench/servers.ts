@@ -28,6 +28,14 @@ async function listen(handler: Parameters<typeof createServer>[1]): Promise<stri
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
+const UPSTREAM_BODY = JSON.stringify({ items: Array.from({ length: 5 }, (_, i) => ({ id: i, name: `item ${i}`, qty: i * 2 })) });
+
+const upstreamHandler: Parameters<typeof createServer>[1] = (_req, res) => {
+  res.setHeader("content-type", "application/json");
+  res.setHeader("content-length", Buffer.byteLength(UPSTREAM_BODY));
+  res.end(UPSTREAM_BODY);
+};
+
 process.once("SIGINT", () => process.exit(0));
 process.once("SIGTERM", () => process.exit(0));
 
@@ -38,7 +46,10 @@ async function main(): Promise<void> {
   bffServer.keepAliveTimeout = 60_000;
   const bffUrl = `http://127.0.0.1:${(bffServer.address() as AddressInfo).port}`;
   emu.addClient({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUris: [`${bffUrl}/auth/callback/cognito`], logoutUris: [`${bffUrl}/`] });
+  // BENCH_UPSTREAM=1 (bench/proxy.ts): a plain upstream with a small JSON body, relayed in user mode as /api/bench/*.
+  const upstreamUrl = process.env.BENCH_UPSTREAM ? await listen(upstreamHandler) : undefined;
   const config = loadConfig({
+    ...(upstreamUrl ? { UPSTREAMS: JSON.stringify({ bench: { url: upstreamUrl, token: "user" } }) } : {}),
     NODE_ENV: "production",
     PUBLIC_URL: bffUrl.replace("http:", "https:"),
     AUTH_SECRET: TEST_SECRET,
@@ -81,7 +92,7 @@ async function main(): Promise<void> {
   });
 
   process.stdout.write(
-    `${JSON.stringify({ bffUrl, bareUrl, statsUrl, cookie: jar.header(), bodyBytes: tokenBody.length, refreshDelayMs: REFRESH_DELAY_MS })}\n`,
+    `${JSON.stringify({ bffUrl, bareUrl, statsUrl, upstreamUrl, cookie: jar.header(), bodyBytes: tokenBody.length, refreshDelayMs: REFRESH_DELAY_MS })}\n`,
   );
 
   // Control channel: "expire" moves the clock past expiry and makes Cognito answer after a fixed delay.

@@ -5,22 +5,32 @@
 import { ExpressAuth } from "@auth/express";
 import express, { type Express, type RequestHandler } from "express";
 import { createAuthConfig } from "./auth/auth-config.js";
+import { createClientCredentials } from "./cognito/client-credentials.js";
+import { createRevocations, type Revocations } from "./auth/revocations.js";
 import { createSessionCodec } from "./auth/session-codec.js";
+import { parseCookieHeader } from "./auth/session-cookies.js";
 import { createSessionStore, sessionCookieName, type SessionStore } from "./auth/session-store.js";
 import type { CognitoGateway } from "./cognito/cognito-gateway.js";
 import type { Config } from "./config.js";
+import { BffError } from "./errors.js";
+import { AUTH_READABLE_PATHS, authCors } from "./http/auth-cors.js";
 import { browserGuards } from "./http/browser-guards.js";
 import { errorHandler, notFound } from "./http/error-handler.js";
 import { requestLogger } from "./http/request-logger.js";
+import { applySecurityHeaders, computeSecurityHeaders } from "./http/security-headers.js";
+import { createReadiness, type ReadinessOptions } from "./health/readiness.js";
 import type { Logger } from "./log.js";
-import { createMetrics, type Metrics } from "./metrics.js";
+import { createMetrics, observeHttpRequests, type Metrics } from "./metrics.js";
 import { createLocalCoordinator, type RefreshCoordinator } from "./refresh/refresh-coordinator.js";
 import { RedisCoordinator } from "./refresh/redis-coordinator.js";
 import { createResultSeal } from "./refresh/result-seal.js";
 import { createTokenRefresher, type TokenRefresher } from "./refresh/token-refresher.js";
 import type { RedisClients } from "./redis.js";
 import { devPage } from "./routes/dev-page.js";
+import { mountDocsRoutes } from "./routes/docs.js";
+import { mountAdminRoutes } from "./routes/admin.js";
 import { mountHealthRoutes } from "./routes/health.js";
+import { mountProxyRoutes } from "./routes/proxy.js";
 import { mountTokenRoutes } from "./routes/token.js";
 
 export interface AppDeps {
@@ -34,6 +44,8 @@ export interface AppDeps {
   metrics?: Metrics;
   /** Serve the small sign-in/token page at `/` (npm run dev only). */
   devPage?: boolean;
+  /** Tuning of the `/readyz` checks (tests shorten the caching). */
+  readiness?: Pick<ReadinessOptions, "timeoutMs" | "successTtlMs" | "failureTtlMs">;
 }
 
 export interface BffApp {
@@ -42,6 +54,8 @@ export interface BffApp {
   refresher: TokenRefresher;
   coordinator: RefreshCoordinator;
   metrics: Metrics;
+  /** Administrative session revocation (shared through Redis when configured). */
+  revocations: Revocations;
   /** Releases what the app holds (Redis connections); the caller closes the HTTP server. */
   close(): Promise<void>;
 }
@@ -58,6 +72,37 @@ function asPublicUrl(publicUrl: URL): RequestHandler {
     Object.defineProperty(req, "protocol", { value: protocol, configurable: true });
     next();
   };
+}
+
+/** The Auth.js actions this service uses (as in openapi.yaml) and their methods; the rest of /auth is a 404. */
+const AUTH_ACTION = /^\/(signin(?:\/cognito)?|callback\/cognito|signout|session|csrf|providers|error)\/?$/;
+const GET_ONLY = new Set(["session", "csrf", "providers", "error"]);
+
+/**
+ * In front of Auth.js: it answers unknown actions and methods with a bare
+ * `"Bad request."` (or `null` for POST /session without CSRF) and throws on
+ * methods WebCrypto's Request rejects (TRACE, CONNECT), which would be a 500.
+ * Those get our documented 404/405 in the `{error, error_description}` shape.
+ */
+const authActionsOnly: RequestHandler = (req, res, next) => {
+  const action = AUTH_ACTION.exec(req.path)?.[1];
+  if (!action) return next(new BffError("not_found"));
+  const allowed = GET_ONLY.has(action) ? "GET" : "GET, POST";
+  if (req.method !== "GET" && !(req.method === "POST" && allowed !== "GET")) {
+    res.setHeader("Allow", allowed);
+    return next(new BffError("method_not_allowed"));
+  }
+  // Auth.js answers a non-http(s) callbackUrl (query or its own cookie) with a 500 error page.
+  const cookies = parseCookieHeader(req.headers.cookie);
+  const callbackUrls = [req.query.callbackUrl, cookies["authjs.callback-url"], cookies["__Secure-authjs.callback-url"]];
+  if (callbackUrls.some((value) => value !== undefined && !isHttpUrl(value))) {
+    return next(new BffError("invalid_request", { description: "callbackUrl must be an http(s) URL or a path." }));
+  }
+  next();
+};
+
+function isHttpUrl(value: unknown): boolean {
+  return typeof value === "string" && URL.canParse(value, "http://x") && /^https?:$/.test(new URL(value, "http://x").protocol);
 }
 
 function createCoordinator(config: Config, log: Logger, metrics: Metrics, now: () => number, redis?: RedisClients): RefreshCoordinator {
@@ -78,6 +123,20 @@ function createCoordinator(config: Config, log: Logger, metrics: Metrics, now: (
   });
 }
 
+/** The BFF's own client-credentials tokens, when an upstream needs them (config has checked the secret and domain). */
+function clientCredentialsFor(config: Config, now: () => number) {
+  const { cognito } = config;
+  if (!Object.values(config.upstreams).some((u) => u.token === "client") || !cognito.clientSecret || !cognito.domain) return undefined;
+  return createClientCredentials({
+    tokenUrl: `${cognito.domain}/oauth2/token`,
+    clientId: cognito.clientId,
+    clientSecret: cognito.clientSecret,
+    authMethod: cognito.tokenAuthMethod,
+    now,
+    timeoutMs: cognito.timeoutMs,
+  });
+}
+
 export async function createApp(deps: AppDeps): Promise<BffApp> {
   const { config, cognito, log, now = Date.now, redis, devPage: withDevPage = false } = deps;
   const metrics = deps.metrics ?? createMetrics();
@@ -88,10 +147,17 @@ export async function createApp(deps: AppDeps): Promise<BffApp> {
     maxAgeSeconds: config.sessionMaxAgeSeconds,
     now,
   });
-  const sessions = createSessionStore(codec, { secure, now });
+  const revocations = await createRevocations({
+    now,
+    ttlSeconds: config.sessionMaxAgeSeconds,
+    log,
+    revokeRefreshToken: (refreshToken) => cognito.revokeToken(refreshToken),
+    ...(redis ? { redis } : {}),
+  });
+  const sessions = createSessionStore(codec, { secure, now }, undefined, revocations);
   const coordinator = createCoordinator(config, log, metrics, now, redis);
   const refresher = createTokenRefresher({ cognito, coordinator, now, skewSeconds: config.refreshSkewSeconds, log, metrics });
-  const authConfig = createAuthConfig({ config, cognito, refresher, log, now });
+  const authConfig = createAuthConfig({ config, cognito, refresher, log, now, revocations });
 
   const app = express();
   app.disable("x-powered-by");
@@ -99,14 +165,35 @@ export async function createApp(deps: AppDeps): Promise<BffApp> {
   app.set("etag", false);
   app.set("trust proxy", config.trustProxy);
 
-  app.use(requestLogger(app, log));
+  const logRequests = requestLogger(app, log, { observe: observeHttpRequests(metrics) });
+  const securityHeaders = computeSecurityHeaders({ https: secure });
+  // One layer for both: every Express layer costs on the hot path.
+  app.use((req, res, next) => {
+    applySecurityHeaders(res, securityHeaders);
+    logRequests(req, res, next);
+  });
   const guard = browserGuards({ publicOrigin: config.publicUrl.origin, allowedOrigins: config.allowedOrigins });
   mountTokenRoutes(app, { sessions, refresher, includeIdToken: config.includeIdToken, now, guard });
-  mountHealthRoutes(app, { coordinator, metrics });
-  app.use("/auth", asPublicUrl(config.publicUrl), ExpressAuth(authConfig));
+  const readiness = createReadiness({
+    issuer: config.cognito.issuer,
+    ...deps.readiness,
+    ...(redis ? { pingRedis: () => redis.redis.ping() } : {}),
+    onResult: (dependency, up) => metrics.dependencyUp.set({ dependency }, up ? 1 : 0),
+  });
+  mountHealthRoutes(app, { readiness, coordinator, metrics });
+  mountDocsRoutes(app);
+  const proxy = Object.keys(config.upstreams).length > 0 ? mountProxyRoutes(app, { upstreams: config.upstreams, sessions, refresher, clientCredentials: clientCredentialsFor(config, now), guard }) : undefined;
+  if (config.adminSecret) mountAdminRoutes(app, { adminSecret: config.adminSecret, revocations, shared: redis !== undefined });
+  app.get(AUTH_READABLE_PATHS, authCors(config.allowedOrigins));
+  app.use("/auth", authActionsOnly, asPublicUrl(config.publicUrl), ExpressAuth(authConfig));
   if (withDevPage) app.get("/", devPage());
   app.use(notFound);
   app.use(errorHandler(sessions));
 
-  return { app, sessions, refresher, coordinator, metrics, close: () => coordinator.close() };
+  const close = async () => {
+    await revocations.close();
+    await coordinator.close();
+    await proxy?.close();
+  };
+  return { app, sessions, refresher, coordinator, metrics, revocations, close };
 }

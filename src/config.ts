@@ -7,6 +7,7 @@
  * secret pasted into the wrong variable does not end up in a log.
  */
 import { z } from "zod";
+import { needsClientCredentials, parseUpstreams, type Upstreams } from "./proxy/upstreams.js";
 
 export type TokenAuthMethod = "client_secret_basic" | "client_secret_post" | "none";
 export type NodeEnv = "production" | "development" | "test";
@@ -50,7 +51,11 @@ export interface Config {
   readonly redisKeyPrefix: string;
   /** How long a refresh result answers waiters and late requests (at least the rotation grace period). */
   readonly refreshResultTtlSeconds: number;
+  /** Bearer secret of the admin endpoints; undefined turns them off (404). */
+  readonly adminSecret: string | undefined;
   readonly cognito: CognitoConfig;
+  /** Routes of the token relay `/api/{upstream}/*`, by name. */
+  readonly upstreams: Upstreams;
 }
 
 /** Thrown by {@link loadConfig}; `problems` holds one line per bad variable. */
@@ -131,6 +136,7 @@ const schema = z.object({
       .transform((v) => v ?? "cognito-bff:"),
   ),
   REFRESH_RESULT_TTL_SECONDS: integerVar(60, 1, 600),
+  ADMIN_SECRET: secretVar,
   COGNITO_ISSUER: urlVar,
   COGNITO_CLIENT_ID: optionalString,
   COGNITO_CLIENT_SECRET: optionalString,
@@ -145,6 +151,7 @@ const schema = z.object({
   COGNITO_SCOPES: optionalString,
   COGNITO_TIMEOUT_MS: integerVar(5000, 100, 60_000),
   COGNITO_MAX_ATTEMPTS: integerVar(3, 1, 5),
+  UPSTREAMS: optionalString,
 });
 
 type RawConfig = z.output<typeof schema>;
@@ -225,6 +232,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const raw = parsed.data;
   checkCombinations(raw, problems);
   const allowedOrigins = parseOrigins(raw.ALLOWED_ORIGINS, problems);
+  const upstreams = parseUpstreams(raw.UPSTREAMS, problems);
+  if (needsClientCredentials(upstreams) && (!raw.COGNITO_CLIENT_SECRET || !raw.COGNITO_DOMAIN)) {
+    problems.push("COGNITO_CLIENT_SECRET, COGNITO_DOMAIN: both are required when an upstream in UPSTREAMS uses token client (client credentials)");
+  }
   if (problems.length > 0) throw new ConfigError([...new Set(problems)]);
 
   // Checked above; the non-null assertions only restate checkCombinations.
@@ -265,6 +276,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     redisUrl: raw.REDIS_URL,
     redisKeyPrefix: raw.REDIS_KEY_PREFIX,
     refreshResultTtlSeconds: raw.REFRESH_RESULT_TTL_SECONDS,
+    adminSecret: raw.ADMIN_SECRET,
     cognito,
+    upstreams,
   });
 }

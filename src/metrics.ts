@@ -18,8 +18,25 @@ export interface Metrics {
   readonly redisUnavailable: Gauge;
   /** Times the service fell back to in-process coordination because Redis failed. */
   readonly redisFailures: Counter<"operation">;
+  /** Answered HTTP requests by route pattern (never the raw path), method and status, with latency. */
+  readonly httpRequests: Histogram<"route" | "method" | "status">;
+  /** Failed Cognito API calls by operation and error code (the SDK error name). */
+  readonly cognitoErrors: Counter<"operation" | "code">;
+  /** Relayed requests by upstream name and answer class (`2xx`…`5xx`, or `error`/`timeout` when none came). */
+  readonly upstreamRequests: Counter<"upstream" | "status_class">;
+  /** Time an upstream took to answer a relayed request, by upstream name. */
+  readonly upstreamDuration: Histogram<"upstream">;
+  /** 1 while a dependency checked by `/readyz` (cognito, redis) answers, 0 while it does not. */
+  readonly dependencyUp: Gauge<"dependency">;
 }
 
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
+/**
+ * Creates the registry and every metric of the service; `processMetrics` adds
+ * prom-client's default process and Node.js metrics (the server turns it on;
+ * tests building many apps leave it off).
+ */
 export function createMetrics(options: { processMetrics?: boolean } = {}): Metrics {
   const registry = new Registry();
   if (options.processMetrics) collectDefaultMetrics({ register: registry });
@@ -52,5 +69,54 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
       labelNames: ["operation"],
       registers: [registry],
     }),
+    httpRequests: new Histogram({
+      name: "bff_http_request_duration_seconds",
+      help: "HTTP requests answered, by route pattern, method and status",
+      labelNames: ["route", "method", "status"],
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    }),
+    cognitoErrors: new Counter({
+      name: "bff_cognito_errors_total",
+      help: "Failed Cognito API calls, by operation and error code",
+      labelNames: ["operation", "code"],
+      registers: [registry],
+    }),
+    upstreamRequests: new Counter({
+      name: "bff_upstream_requests_total",
+      help: "Requests relayed to an upstream, by upstream and answer class (2xx..5xx, error, timeout)",
+      labelNames: ["upstream", "status_class"],
+      registers: [registry],
+    }),
+    upstreamDuration: new Histogram({
+      name: "bff_upstream_duration_seconds",
+      help: "Time an upstream took to answer a relayed request",
+      labelNames: ["upstream"],
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    }),
+    dependencyUp: new Gauge({
+      name: "bff_dependency_up",
+      help: "1 while a dependency checked by /readyz answers, 0 while it does not",
+      labelNames: ["dependency"],
+      registers: [registry],
+    }),
   };
+}
+
+/**
+ * The Cognito gateway's call observer feeding {@link Metrics.cognitoCalls} and
+ * {@link Metrics.cognitoErrors}; it only ever sees operation names and error codes.
+ */
+export function observeCognitoCalls(metrics: Metrics): (operation: string, outcome: string, durationMs: number) => void {
+  return (operation, outcome, durationMs) => {
+    metrics.cognitoCalls.observe({ operation, outcome }, durationMs / 1000);
+    if (outcome !== "ok") metrics.cognitoErrors.inc({ operation, code: outcome });
+  };
+}
+
+/** The request logger's observer feeding {@link Metrics.httpRequests}. */
+export function observeHttpRequests(metrics: Metrics): (route: string, method: string, status: number, seconds: number) => void {
+  const histogram = metrics.httpRequests;
+  return (route, method, status, seconds) => histogram.observe({ route, method, status }, seconds);
 }

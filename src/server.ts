@@ -1,19 +1,76 @@
 /**
  * Process entry: config -> app -> listen, and a graceful shutdown on
  * SIGTERM/SIGINT (stop accepting, let in-flight requests finish within a
- * deadline, then exit 0).
+ * deadline, close Redis, then exit 0).
  */
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { createServer, type Server, type ServerResponse } from "node:http";
+import { Server as NetServer, type AddressInfo, type Socket } from "node:net";
 import { pathToFileURL } from "node:url";
 import { createApp } from "./app.js";
 import { createCognitoGateway } from "./cognito/cognito-gateway.js";
 import { ConfigError, loadConfig, type Config } from "./config.js";
 import { createLogger, type Logger } from "./log.js";
-import { createMetrics } from "./metrics.js";
+import { createMetrics, observeCognitoCalls } from "./metrics.js";
 import { createRedisClients } from "./redis.js";
 
 const SHUTDOWN_DEADLINE_MS = 10_000;
+/** How long a keep-alive connection idle at the signal may still bring one last request. */
+const IDLE_GRACE_MS = 1000;
+
+export interface DrainOptions {
+  /** After this, the connections still open are cut. */
+  deadlineMs: number;
+  idleGraceMs: number;
+}
+
+/**
+ * Tracks the server's connections (a listener per connection, none per
+ * request) and returns the function that drains them.
+ *
+ * Draining: stop accepting; every answer from then on says `Connection:
+ * close` (including those in flight), so keep-alive clients leave after their
+ * last answer instead of holding the server open; connections idle at the
+ * signal get `idleGraceMs` to bring a request already on its way (closing them
+ * at once, as `server.close()` does, resets a request that crossed the signal),
+ * then idle connections are closed; whatever is still open at the deadline is
+ * cut. Resolves when every connection is gone.
+ */
+export function trackConnections(server: Server, options: DrainOptions): () => Promise<void> {
+  const sockets = new Set<Socket>();
+  server.on("connection", (socket: Socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+  });
+
+  return () =>
+    new Promise<void>((resolve) => {
+      const closed = new Promise<void>((done) => {
+        // net.Server's close: stop accepting without http.Server's immediate closing of idle connections.
+        NetServer.prototype.close.call(server, () => done());
+      });
+      server.prependListener("request", (_req, res: ServerResponse) => {
+        res.shouldKeepAlive = false;
+      });
+      for (const socket of sockets) {
+        // The answer being prepared on this connection, if any (Node keeps it on the socket).
+        const inFlight = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+        if (inFlight && !inFlight.headersSent) inFlight.shouldKeepAlive = false;
+      }
+      let sweep: NodeJS.Timeout | undefined;
+      const grace = setTimeout(() => {
+        server.closeIdleConnections();
+        // Answers whose headers had gone out before the signal leave keep-alive connections behind.
+        sweep = setInterval(() => server.closeIdleConnections(), 100);
+      }, options.idleGraceMs);
+      const deadline = setTimeout(() => server.closeAllConnections(), options.deadlineMs);
+      void closed.then(() => {
+        clearTimeout(grace);
+        clearTimeout(deadline);
+        clearInterval(sweep);
+        resolve();
+      });
+    });
+}
 
 export interface RunningServer {
   config: Config;
@@ -33,14 +90,13 @@ export async function startServer(env: Record<string, string | undefined>, optio
   const config = loadConfig(env);
   const log = createLogger({ level: config.logLevel });
   const metrics = createMetrics({ processMetrics: true });
-  const cognito = createCognitoGateway(config.cognito, {
-    observe: (operation, outcome, ms) => metrics.cognitoCalls.observe({ operation, outcome }, ms / 1000),
-  });
+  const cognito = createCognitoGateway(config.cognito, { observe: observeCognitoCalls(metrics) });
   const redis = config.redisUrl ? createRedisClients({ url: config.redisUrl, keyPrefix: config.redisKeyPrefix }) : undefined;
   const bff = await createApp({ config, cognito, log, metrics, ...(redis ? { redis } : {}), devPage: options.devPage ?? false });
   const { app } = bff;
 
   const server = createServer(app);
+  const drain = trackConnections(server, { deadlineMs: SHUTDOWN_DEADLINE_MS, idleGraceMs: IDLE_GRACE_MS });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(config.port, options.host, () => resolve());
@@ -50,28 +106,30 @@ export async function startServer(env: Record<string, string | undefined>, optio
 
   let closing: Promise<void> | undefined;
   const close = () =>
-    (closing ??= new Promise<void>((resolve) => {
-      const deadline = setTimeout(() => server.closeAllConnections(), SHUTDOWN_DEADLINE_MS);
-      deadline.unref();
-      server.close(() => {
-        clearTimeout(deadline);
-        cognito.destroy();
-        void bff.close().then(resolve);
-      });
-      server.closeIdleConnections();
-    }));
+    (closing ??= (async () => {
+      await drain();
+      cognito.destroy();
+      // Redis goes last: a request finishing during the drain may still coordinate through it.
+      await bff.close();
+    })());
 
   return { config, log, server, address: `http://127.0.0.1:${port}`, close };
 }
 
-/** Installs SIGTERM/SIGINT handlers that close the server and exit 0. */
+/** Installs SIGTERM/SIGINT handlers that drain the server, close Redis and exit 0. */
 export function exitOnSignals(running: RunningServer): void {
   const stop = (signal: string) => {
     running.log.info({ signal }, "shutting down");
-    void running.close().then(() => {
-      running.log.info("stopped");
-      process.exit(0);
-    });
+    void running.close().then(
+      () => {
+        running.log.info("stopped");
+        process.exit(0);
+      },
+      (error: unknown) => {
+        running.log.error({ error: { name: (error as Error)?.name, message: (error as Error)?.message } }, "shutdown failed");
+        process.exit(1);
+      },
+    );
   };
   process.once("SIGTERM", () => stop("SIGTERM"));
   process.once("SIGINT", () => stop("SIGINT"));

@@ -10,6 +10,7 @@ import type { CognitoGateway } from "../cognito/cognito-gateway.js";
 import { isBffError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { TokenRefresher } from "../refresh/token-refresher.js";
+import type { RevocationCheck } from "./revocations.js";
 import { toSessionPayload, type SessionTokens } from "./session-payload.js";
 
 export interface AuthConfigDeps {
@@ -19,6 +20,8 @@ export interface AuthConfigDeps {
   log: Logger;
   /** Epoch milliseconds. */
   now: () => number;
+  /** Administrative revocation: a revoked session ends here too (so /auth/session ends). */
+  revocations?: RevocationCheck;
 }
 
 /** The OAuth account Auth.js hands to the `jwt` callback at sign-in (the fields we use). */
@@ -64,6 +67,7 @@ export function sessionTokensFromSignIn(
     issued_at: Math.min(nowSeconds, expiresAt),
     cognito_username: username,
     cognito_sub: sub,
+    signed_in_at: nowSeconds,
   };
   if (id_token) tokens.id_token = id_token;
   const scope = stringClaim(accessClaims, "scope");
@@ -93,7 +97,10 @@ export function isAllowedRedirect(url: string, config: Config): boolean {
   return false;
 }
 
-export function createAuthConfig({ config, cognito, refresher, log, now }: AuthConfigDeps): ExpressAuthConfig {
+/** Auth.js errors caused by what the client sent (logged at warn; the client gets a 4xx or a redirect). */
+const AUTHJS_CLIENT_ERRORS = new Set(["JWTSessionError", "MissingCSRF", "InvalidCheck", "UnknownAction", "InvalidCallbackUrl"]);
+
+export function createAuthConfig({ config, cognito, refresher, log, now, revocations }: AuthConfigDeps): ExpressAuthConfig {
   const { cognito: c } = config;
   const hostedUi = c.domain
     ? {
@@ -127,6 +134,11 @@ export function createAuthConfig({ config, cognito, refresher, log, now }: AuthC
         const session = toSessionPayload(token);
         if (!session) return null;
         try {
+          revocations?.assertActive(session);
+        } catch {
+          return null;
+        }
+        try {
           const { tokens } = await refresher.ensureFresh(session);
           return { ...token, ...tokens };
         } catch (error) {
@@ -145,7 +157,8 @@ export function createAuthConfig({ config, cognito, refresher, log, now }: AuthC
         };
       },
       redirect({ url, baseUrl }) {
-        if (url.startsWith("/") && !url.startsWith("//")) return `${baseUrl}${url}`;
+        // A path of our own; "//host" and "/\\host" would leave the origin in a browser's hands.
+        if (url.startsWith("/") && !url.startsWith("//") && !url.includes("\\")) return `${baseUrl}${url}`;
         return isAllowedRedirect(url, config) ? url : baseUrl;
       },
     },
@@ -163,7 +176,9 @@ export function createAuthConfig({ config, cognito, refresher, log, now }: AuthC
     },
     logger: {
       error(error) {
-        log.error({ authjs: error.name, message: error.message }, "Auth.js error");
+        // A tampered or stale cookie, a missing CSRF token or a bad check is the client's input, not our failure.
+        const level = AUTHJS_CLIENT_ERRORS.has(error.name) ? "warn" : "error";
+        log[level]({ authjs: error.name, message: error.message }, "Auth.js error");
       },
       warn(code) {
         log.warn({ authjs: code }, "Auth.js warning");

@@ -18,6 +18,7 @@ import {
   writeSessionCookies,
   type CookieAttributes,
 } from "./session-cookies.js";
+import type { RevocationCheck } from "./revocations.js";
 import { toSessionPayload, type SessionPayload } from "./session-payload.js";
 
 export interface SessionRead {
@@ -31,6 +32,7 @@ export interface SessionStore {
   readonly cookieName: string;
   /** True when less than half of the session's max age remains: re-issue the cookie (rolling expiry). */
   isRenewalDue(session: SessionPayload): boolean;
+  /** @throws {BffError} `session_expired` when an administrator revoked the session (see revocations.ts). */
   read(cookieHeader: string | undefined): Promise<SessionRead>;
   /** Set-Cookie values for a new or updated session. */
   write(session: SessionPayload, presentNames: readonly string[]): Promise<string[]>;
@@ -55,6 +57,7 @@ export function createSessionStore(
   codec: SessionCodec,
   attributes: Omit<CookieAttributes, "maxAgeSeconds">,
   cacheOptions: SessionCacheOptions = DEFAULT_SESSION_CACHE,
+  revocations?: RevocationCheck,
 ): SessionStore {
   const cookieAttributes: CookieAttributes = { ...attributes, maxAgeSeconds: codec.maxAgeSeconds };
   const { cookieName, maxAgeSeconds } = codec;
@@ -84,7 +87,10 @@ export function createSessionStore(
     async read(cookieHeader) {
       const { value, names } = readSessionCookie(parseCookieHeader(cookieHeader), cookieName);
       if (!value) return { session: null, cookieNames: names };
-      return { session: await open(value), cookieNames: names };
+      const session = await open(value);
+      // Checked on every read, cached or not: /token and the proxy both read here.
+      if (session) revocations?.assertActive(session);
+      return { session, cookieNames: names };
     },
 
     async write(session, presentNames) {

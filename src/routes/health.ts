@@ -1,39 +1,38 @@
+/**
+ * Operations endpoints: `GET /healthz` (the process is alive), `GET /readyz`
+ * (it can serve: per-dependency detail, 503 when not ready) and `GET /metrics`
+ * (Prometheus text format).
+ */
 import type { Express } from "express";
+import type { Readiness } from "../health/readiness.js";
 import type { Metrics } from "../metrics.js";
 import type { RefreshCoordinator } from "../refresh/refresh-coordinator.js";
 
 export interface HealthOptions {
+  readiness: Readiness;
   coordinator: RefreshCoordinator;
   metrics: Metrics;
 }
 
-/**
- * `GET /healthz`: the process is alive. `GET /readyz`: per-dependency detail;
- * Redis being down degrades coordination to in-process but does not make the
- * service unready (it keeps serving). `GET /metrics`: Prometheus text.
- */
-export function mountHealthRoutes(app: Express, { coordinator, metrics }: HealthOptions): void {
+/** Mounts `/healthz`, `/readyz` and `/metrics` on the app. */
+export function mountHealthRoutes(app: Express, { readiness, coordinator, metrics }: HealthOptions): void {
   app.get("/healthz", (_req, res) => {
     res.setHeader("Cache-Control", "no-store");
     res.json({ status: "ok" });
   });
-  app.get("/readyz", (_req, res) => {
-    const coordination = coordinator.status();
+  app.get("/readyz", async (_req, res) => {
+    const report = await readiness.check();
+    // Which coordination the refreshes use right now: `local` when Redis is not configured or down.
+    const { mode, redis } = coordinator.status();
+    const coordination = mode === "redis" && redis === "up" && report.checks.redis.status === "up" ? "redis" : "local";
+    report.checks.redis.coordination = coordination;
     res.setHeader("Cache-Control", "no-store");
-    res.json({
-      status: "ok",
-      checks: {
-        refresh_coordination: {
-          status: coordination.redis === "down" ? "degraded" : "ok",
-          mode: coordination.mode,
-          ...(coordination.redis ? { redis: coordination.redis } : {}),
-        },
-      },
-    });
+    res.status(report.status === "ready" ? 200 : 503).json(report);
   });
   app.get("/metrics", async (_req, res) => {
+    const body = await metrics.registry.metrics();
     res.setHeader("Content-Type", metrics.registry.contentType);
     res.setHeader("Cache-Control", "no-store");
-    res.send(await metrics.registry.metrics());
+    res.send(body);
   });
 }

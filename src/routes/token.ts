@@ -7,6 +7,7 @@ import type { SessionPayload } from "../auth/session-payload.js";
 import type { SessionStore } from "../auth/session-store.js";
 import { BffError } from "../errors.js";
 import type { TokenRefresher } from "../refresh/token-refresher.js";
+import { readFreshSession } from "./session-tokens.js";
 
 /** Upper bound for `min_ttl`: one day, Cognito's longest access-token lifetime. */
 export const MAX_MIN_TTL_SECONDS = 86_400;
@@ -57,12 +58,8 @@ export function toTokenResponse(session: SessionPayload, nowSeconds: number, inc
 export function mountTokenRoutes(app: Express, { sessions, refresher, includeIdToken, now, guard }: TokenRouteOptions): void {
   async function serve(req: Request, res: Response, force: boolean): Promise<void> {
     const minTtlSeconds = parseMinTtl(req.query.min_ttl);
-    const { session, cookieNames } = await sessions.read(req.headers.cookie);
-    if (!session) throw new BffError("unauthenticated");
-
-    const { tokens, changed } = await refresher.ensureFresh(session, { minTtlSeconds, force });
-    const current: SessionPayload = changed ? { ...session, ...tokens } : session;
-    if (changed || sessions.isRenewalDue(current)) res.append("Set-Cookie", await sessions.write(current, cookieNames));
+    const current = await readFreshSession(req, res, { sessions, refresher }, { minTtlSeconds, force });
+    if (!current) throw new BffError("unauthenticated");
 
     res.setHeader("Cache-Control", "no-store");
     res.setHeader("Pragma", "no-cache");

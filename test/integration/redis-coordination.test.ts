@@ -124,8 +124,11 @@ describe("Redis is a helper, never a single point of failure", () => {
     const answers = await storm([h.bff], jar.header(), 20);
     expect(answers.map((a) => a.status)).toEqual(Array(20).fill(200));
     expect(h.emu.calls("InitiateAuth")).toBe(1);
-    const ready = (await (await fetch(`${h.bff.url}/readyz`)).json()) as { checks: { refresh_coordination: Record<string, string> } };
-    expect(ready.checks.refresh_coordination).toEqual({ status: "degraded", mode: "redis", redis: "down" });
+    // Still serving, but not ready: a replica without Redis cannot coordinate with the others.
+    const readyz = await fetch(`${h.bff.url}/readyz`);
+    expect(readyz.status).toBe(503);
+    const ready = (await readyz.json()) as { checks: { redis: Record<string, string> } };
+    expect(ready.checks.redis).toEqual({ status: "down", error: "unreachable", coordination: "local" });
     expect((await h.bff.bff.metrics.redisUnavailable.get()).values[0]!.value).toBe(1);
   });
 

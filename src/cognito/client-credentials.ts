@@ -1,0 +1,136 @@
+/**
+ * The BFF's own access tokens for service-to-service upstreams: Cognito's
+ * token endpoint with `grant_type=client_credentials` and resource-server
+ * scopes. One cached token per scope set, reused until shortly before it
+ * expires, and at most one request to Cognito per scope set at a time.
+ * @see https://docs.aws.amazon.com/cognito/latest/developerguide/token-endpoint.html
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-4.4
+ */
+import { request, type Dispatcher } from "undici";
+import type { TokenAuthMethod } from "../config.js";
+import { BffError } from "../errors.js";
+
+export interface ClientCredentialsOptions {
+  /** `${COGNITO_DOMAIN}/oauth2/token`. */
+  tokenUrl: string;
+  clientId: string;
+  clientSecret: string;
+  authMethod: TokenAuthMethod;
+  /** Epoch milliseconds. */
+  now: () => number;
+  /** Deadline of one token request. */
+  timeoutMs: number;
+  dispatcher?: Dispatcher;
+}
+
+export interface ClientCredentials {
+  /**
+   * A valid access token for exactly these scopes.
+   * @throws {BffError} `temporarily_unavailable` (Cognito failing or slow) or `internal_error` (a refusal: our configuration).
+   */
+  accessToken(scopes: readonly string[]): Promise<string>;
+}
+
+interface CachedToken {
+  accessToken: string;
+  /** Epoch ms after which the token is no longer handed out. */
+  renewAt: number;
+}
+
+/** Renew this long before expiry (capped at half of the token's lifetime). */
+const RENEW_MARGIN_SECONDS = 60;
+const RETRY_AFTER_SECONDS = 5;
+
+/** application/x-www-form-urlencoded, as RFC 6749 section 2.3.1 asks for Basic credentials. */
+function formEncode(value: string): string {
+  return encodeURIComponent(value).replace(/%20/g, "+");
+}
+
+/** Builds the token request (pure): body and headers for the configured client authentication. */
+export function clientCredentialsRequest(
+  options: Pick<ClientCredentialsOptions, "clientId" | "clientSecret" | "authMethod">,
+  scopes: readonly string[],
+): { body: string; headers: Record<string, string> } {
+  const form = new URLSearchParams({ grant_type: "client_credentials", scope: scopes.join(" ") });
+  const headers: Record<string, string> = { "content-type": "application/x-www-form-urlencoded", accept: "application/json" };
+  if (options.authMethod === "client_secret_post") {
+    form.set("client_id", options.clientId);
+    form.set("client_secret", options.clientSecret);
+  } else {
+    const credentials = `${formEncode(options.clientId)}:${formEncode(options.clientSecret)}`;
+    headers.authorization = `Basic ${Buffer.from(credentials).toString("base64")}`;
+  }
+  return { body: form.toString(), headers };
+}
+
+/**
+ * Validates a token endpoint answer (pure): every field is checked before it
+ * is trusted.
+ * @throws {BffError} `internal_error` for an OAuth refusal, `temporarily_unavailable` for the rest.
+ */
+export function processClientCredentialsResponse(status: number, body: unknown): { accessToken: string; expiresInSeconds: number } {
+  const fields = (typeof body === "object" && body !== null ? body : {}) as Record<string, unknown>;
+  if (status === 400 || status === 401) {
+    const error = typeof fields.error === "string" ? fields.error : "unknown";
+    // invalid_client, unauthorized_client, invalid_scope: only a configuration change fixes these.
+    throw new BffError("internal_error", { logDetail: `client_credentials refused by Cognito: ${error.replace(/[^\w.-]/g, "").slice(0, 64)}` });
+  }
+  if (status !== 200) {
+    throw new BffError("temporarily_unavailable", { logDetail: `client_credentials: Cognito answered ${status}`, retryAfterSeconds: RETRY_AFTER_SECONDS });
+  }
+  const { access_token: accessToken, expires_in: expiresIn, token_type: tokenType } = fields;
+  if (typeof accessToken !== "string" || accessToken === "" || typeof expiresIn !== "number" || !(expiresIn > 0) || typeof tokenType !== "string" || tokenType.toLowerCase() !== "bearer") {
+    throw new BffError("temporarily_unavailable", { logDetail: "client_credentials: invalid token response", retryAfterSeconds: RETRY_AFTER_SECONDS });
+  }
+  return { accessToken, expiresInSeconds: expiresIn };
+}
+
+/** Creates the cached, single-flight client-credentials token source. */
+export function createClientCredentials(options: ClientCredentialsOptions): ClientCredentials {
+  const { tokenUrl, now, timeoutMs, dispatcher } = options;
+  const cache = new Map<string, CachedToken>();
+  const inFlight = new Map<string, Promise<string>>();
+
+  async function fetchToken(key: string, scopes: readonly string[]): Promise<string> {
+    const { body, headers } = clientCredentialsRequest(options, scopes);
+    let status: number;
+    let answer: unknown;
+    try {
+      const response = await request(tokenUrl, {
+        method: "POST",
+        headers,
+        body,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+        signal: AbortSignal.timeout(timeoutMs),
+        ...(dispatcher ? { dispatcher } : {}),
+      });
+      status = response.statusCode;
+      answer = await response.body.json().catch(() => undefined);
+    } catch (error) {
+      throw new BffError("temporarily_unavailable", {
+        logDetail: `client_credentials: no answer from Cognito (${(error as { code?: string; name?: string }).code ?? (error as Error).name})`,
+        retryAfterSeconds: RETRY_AFTER_SECONDS,
+      });
+    }
+    const { accessToken, expiresInSeconds } = processClientCredentialsResponse(status, answer);
+    const margin = Math.min(RENEW_MARGIN_SECONDS, expiresInSeconds / 2);
+    cache.set(key, { accessToken, renewAt: now() + (expiresInSeconds - margin) * 1000 });
+    return accessToken;
+  }
+
+  return {
+    accessToken(scopes) {
+      const sorted = [...new Set(scopes)].sort();
+      const key = sorted.join(" ");
+      const cached = cache.get(key);
+      if (cached && now() < cached.renewAt) return Promise.resolve(cached.accessToken);
+      let pending = inFlight.get(key);
+      if (!pending) {
+        pending = fetchToken(key, sorted).finally(() => inFlight.delete(key));
+        inFlight.set(key, pending);
+      }
+      return pending;
+    },
+  };
+}

@@ -1,0 +1,110 @@
+/**
+ * One relayed exchange: the client's request streamed to the upstream, the
+ * upstream's answer streamed back, neither body buffered.
+ *
+ * undici rather than http-proxy-middleware: it is the fastest maintained HTTP
+ * client for Node (a dedicated keep-alive Pool per upstream), and the token
+ * and headers are plain inputs of each call; http-proxy-middleware wraps the
+ * older http-proxy on node:http agents with no per-request token hook.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { pipeline } from "node:stream/promises";
+import { Pool, type Dispatcher } from "undici";
+import { BffError } from "../errors.js";
+import { downstreamResponseHeaders } from "./headers.js";
+
+/** undici's and node:net's codes for "no answer in time". */
+const TIMEOUT_CODES = new Set(["UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT", "UND_ERR_CONNECT_TIMEOUT", "ETIMEDOUT"]);
+/** Longest wait for a TCP/TLS connection to an upstream (capped by its timeout). */
+const MAX_CONNECT_TIMEOUT_MS = 10_000;
+
+export interface RelayRequest {
+  /** The upstream's origin, e.g. `https://orders.internal`. */
+  origin: string;
+  /** Path and query on the upstream. */
+  path: string;
+  headers: Record<string, string | string[]>;
+  timeoutMs: number;
+  passSetCookie: boolean;
+  /** For the log line only. */
+  upstreamName: string;
+}
+
+/** A keep-alive connection pool for one upstream origin. */
+export function createUpstreamPool(origin: string, timeoutMs: number): Pool {
+  return new Pool(origin, { connect: { timeout: Math.min(timeoutMs, MAX_CONNECT_TIMEOUT_MS) } });
+}
+
+function errorCode(error: unknown): string {
+  const e = error as { code?: unknown; cause?: { code?: unknown }; name?: unknown } | null;
+  const code = e?.code ?? e?.cause?.code ?? e?.name;
+  return typeof code === "string" ? code.replace(/[^\w.-]/g, "").slice(0, 64) : "unknown";
+}
+
+/** Failures to get an answer: timeouts are 504, everything else (refused, reset, DNS, TLS, a malformed answer) 502. */
+export function toGatewayError(error: unknown, upstreamName: string): BffError {
+  const code = errorCode(error);
+  const logDetail = `upstream ${upstreamName}: ${code}`;
+  return TIMEOUT_CODES.has(code) ? new BffError("gateway_timeout", { logDetail }) : new BffError("bad_gateway", { logDetail });
+}
+
+/** Whether the request carries a body to stream (RFC 9112 6.3: Transfer-Encoding, or a non-zero Content-Length). */
+function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers["content-length"];
+  return req.headers["transfer-encoding"] !== undefined || (length !== undefined && length !== "0");
+}
+
+function applyResponseHeaders(res: ServerResponse, headers: Record<string, string | string[]>): void {
+  for (const [name, value] of Object.entries(headers)) {
+    // The BFF may already have set these (a refreshed session cookie, Vary: Origin): add, do not replace.
+    if (name === "set-cookie" || name === "vary") {
+      const existing = res.getHeader(name);
+      if (existing !== undefined) {
+        res.setHeader(name, ([] as string[]).concat(existing as string | string[], value));
+        continue;
+      }
+    }
+    res.setHeader(name, value);
+  }
+}
+
+/**
+ * Relays `req` to the upstream through `dispatcher` and streams the answer
+ * into `res`. A client that goes away aborts the upstream call.
+ * @throws {BffError} `bad_gateway` / `gateway_timeout` when no answer came (nothing has been sent yet).
+ */
+export async function relay(req: IncomingMessage, res: ServerResponse, dispatcher: Dispatcher, target: RelayRequest): Promise<void> {
+  const controller = new AbortController();
+  const onClose = () => {
+    if (!res.writableFinished) controller.abort();
+  };
+  res.once("close", onClose);
+
+  let answer: Dispatcher.ResponseData;
+  try {
+    answer = await dispatcher.request({
+      origin: target.origin,
+      path: target.path,
+      method: req.method as Dispatcher.HttpMethod,
+      headers: target.headers,
+      body: hasBody(req) ? req : null,
+      signal: controller.signal,
+      headersTimeout: target.timeoutMs,
+      bodyTimeout: target.timeoutMs,
+    });
+  } catch (error) {
+    res.off("close", onClose);
+    if (controller.signal.aborted) return;
+    throw toGatewayError(error, target.upstreamName);
+  }
+
+  res.statusCode = answer.statusCode;
+  applyResponseHeaders(res, downstreamResponseHeaders(answer.headers, target.passSetCookie));
+  try {
+    await pipeline(answer.body, res);
+  } catch {
+    // Headers are gone already: the only honest signal left is a cut connection, which pipeline() has made.
+  } finally {
+    res.off("close", onClose);
+  }
+}
