@@ -2,9 +2,13 @@
  * `npm run dev`: with no COGNITO_ISSUER configured (and NODE_ENV not
  * production), starts the built-in Cognito emulator with a demo user and the
  * BFF wired to it, and prints how to sign in. With COGNITO_ISSUER set, it
- * runs the BFF against that pool, with the dev page at `/`.
+ * runs the BFF against that pool. Either way it also starts the demo SPA on
+ * its own origin (DEMO_PORT, default 5173; allowed by CORS) and a sample API
+ * that the demo calls directly and through `/api/sample/`.
  */
 import { randomBytes } from "node:crypto";
+import { fileURLToPath } from "node:url";
+import { startSampleApi } from "./dev/sample-api.js";
 import { exitOnSignals, startServer } from "./server.js";
 
 async function main(): Promise<void> {
@@ -16,6 +20,10 @@ async function main(): Promise<void> {
   env.PUBLIC_URL ??= `http://localhost:${port}`;
   // A fresh secret per run: dev sessions do not survive a restart, and nothing secret is printed.
   env.AUTH_SECRET ??= randomBytes(32).toString("base64url");
+  // The demo is served from `localhost` like the BFF: same site, so the SameSite=Lax session cookie goes with its calls.
+  const demoPort = Number(env.DEMO_PORT ?? 5173);
+  const demoOrigin = `http://localhost:${demoPort}`;
+  env.ALLOWED_ORIGINS = [env.ALLOWED_ORIGINS, demoOrigin].filter(Boolean).join(",");
 
   let banner = "";
   let closeEmulator = async () => {};
@@ -45,15 +53,35 @@ async function main(): Promise<void> {
     ].join("\n");
   }
 
+  const sampleApi = await startSampleApi({
+    issuer: env.COGNITO_ISSUER!,
+    clientId: env.COGNITO_CLIENT_ID ?? "",
+    allowedOrigins: [demoOrigin],
+  });
+  env.UPSTREAMS ??= JSON.stringify({ sample: { url: sampleApi.url, token: "user" } });
+
   const running = await startServer(env, { devPage: true });
-  process.once("exit", () => void closeEmulator());
+  const { createServer } = await import("vite");
+  const demo = await createServer({
+    configFile: fileURLToPath(new URL("../demo/vite.config.ts", import.meta.url)),
+    define: { __BFF_URL__: JSON.stringify(running.config.publicUrl.origin), __SAMPLE_API_URL__: JSON.stringify(sampleApi.url) },
+    server: { host: "localhost", port: demoPort, strictPort: true },
+  });
+  await demo.listen();
+  process.once("exit", () => {
+    void closeEmulator();
+    void sampleApi.close();
+    void demo.close();
+  });
   exitOnSignals(running);
   console.log(
     [
       ``,
       `cognito-bff is running in development mode.`,
-      `  Open:             ${running.config.publicUrl.origin}/  (sign in, then press "GET /token")`,
+      `  Demo SPA:         ${demoOrigin}/  (its own origin: sign in, watch the token count down, call the sample API)`,
+      `  Dev page:         ${running.config.publicUrl.origin}/  (same origin as the BFF: sign in, then press "GET /token")`,
       `  Token endpoint:   GET ${running.config.publicUrl.origin}/token  (with header X-CSRF: 1 and the session cookie)`,
+      `  Sample API:       ${sampleApi.url}  (also relayed as ${running.config.publicUrl.origin}/api/sample/)`,
       banner,
       ``,
     ].join("\n"),

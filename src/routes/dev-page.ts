@@ -1,6 +1,7 @@
 /**
  * A one-page tool for `npm run dev`: sign in, call `/token` (with the CSRF
- * header a browser address bar cannot send), force a refresh, sign out.
+ * header a browser address bar cannot send), force a refresh, sign out; and
+ * a pointer to the cross-origin demo SPA.
  * Never mounted in production.
  */
 import type { RequestHandler } from "express";
@@ -13,6 +14,7 @@ pre{background:#f4f4f4;padding:1rem;overflow:auto;white-space:pre-wrap;word-brea
 button,a.button{font:inherit;margin:.2rem .4rem .2rem 0;padding:.4rem .8rem}</style></head>
 <body>
 <h1>cognito-bff (dev)</h1>
+<p>The demo SPA, on its own origin with the browser client, is printed by <code>npm run dev</code> (default <a href="http://localhost:5173/">http://localhost:5173/</a>).</p>
 <p><a class="button" href="/auth/signin?callbackUrl=/">Sign in</a>
 <button id="token">GET /token</button>
 <button id="refresh">POST /token/refresh</button>
