@@ -8,11 +8,10 @@ import { createAuthConfig } from "./auth/auth-config.js";
 import { createClientCredentials } from "./cognito/client-credentials.js";
 import { createRevocations, type Revocations } from "./auth/revocations.js";
 import { createSessionCodec } from "./auth/session-codec.js";
-import { parseCookieHeader } from "./auth/session-cookies.js";
 import { createSessionStore, sessionCookieName, type SessionStore } from "./auth/session-store.js";
 import type { CognitoGateway } from "./cognito/cognito-gateway.js";
 import type { Config } from "./config.js";
-import { BffError } from "./errors.js";
+import { authActionsOnly } from "./http/auth-actions.js";
 import { AUTH_READABLE_PATHS, authCors } from "./http/auth-cors.js";
 import { browserGuards } from "./http/browser-guards.js";
 import { errorHandler, notFound } from "./http/error-handler.js";
@@ -72,37 +71,6 @@ function asPublicUrl(publicUrl: URL): RequestHandler {
     Object.defineProperty(req, "protocol", { value: protocol, configurable: true });
     next();
   };
-}
-
-/** The Auth.js actions this service uses (as in openapi.yaml) and their methods; the rest of /auth is a 404. */
-const AUTH_ACTION = /^\/(signin(?:\/cognito)?|callback\/cognito|signout|session|csrf|providers|error)\/?$/;
-const GET_ONLY = new Set(["session", "csrf", "providers", "error"]);
-
-/**
- * In front of Auth.js: it answers unknown actions and methods with a bare
- * `"Bad request."` (or `null` for POST /session without CSRF) and throws on
- * methods WebCrypto's Request rejects (TRACE, CONNECT), which would be a 500.
- * Those get our documented 404/405 in the `{error, error_description}` shape.
- */
-const authActionsOnly: RequestHandler = (req, res, next) => {
-  const action = AUTH_ACTION.exec(req.path)?.[1];
-  if (!action) return next(new BffError("not_found"));
-  const allowed = GET_ONLY.has(action) ? "GET" : "GET, POST";
-  if (req.method !== "GET" && !(req.method === "POST" && allowed !== "GET")) {
-    res.setHeader("Allow", allowed);
-    return next(new BffError("method_not_allowed"));
-  }
-  // Auth.js answers a non-http(s) callbackUrl (query or its own cookie) with a 500 error page.
-  const cookies = parseCookieHeader(req.headers.cookie);
-  const callbackUrls = [req.query.callbackUrl, cookies["authjs.callback-url"], cookies["__Secure-authjs.callback-url"]];
-  if (callbackUrls.some((value) => value !== undefined && !isHttpUrl(value))) {
-    return next(new BffError("invalid_request", { description: "callbackUrl must be an http(s) URL or a path." }));
-  }
-  next();
-};
-
-function isHttpUrl(value: unknown): boolean {
-  return typeof value === "string" && URL.canParse(value, "http://x") && /^https?:$/.test(new URL(value, "http://x").protocol);
 }
 
 function createCoordinator(config: Config, log: Logger, metrics: Metrics, now: () => number, redis?: RedisClients): RefreshCoordinator {
