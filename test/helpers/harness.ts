@@ -4,6 +4,7 @@
  * for assertions.
  */
 import { randomUUID } from "node:crypto";
+import { Redis } from "ioredis";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createApp, type BffApp } from "../../src/app.js";
@@ -114,8 +115,24 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     async close() {
       await Promise.all(bffs.map((b) => b.close()));
       await emu.close();
+      if (redisUrl) await deleteKeys(redisUrl, redisPrefix);
     },
   };
+}
+
+/** Removes what a harness left in the shared Redis (revocation lists, results); best effort. */
+async function deleteKeys(redisUrl: string, prefix: string): Promise<void> {
+  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 1000, retryStrategy: () => null });
+  try {
+    await redis.connect();
+    const keys: string[] = [];
+    for await (const batch of redis.scanStream({ match: `${prefix}*`, count: 500 })) keys.push(...(batch as string[]));
+    if (keys.length > 0) await redis.del(...keys);
+  } catch {
+    // Tests that point the BFF at a closed port have no keys to remove.
+  } finally {
+    redis.disconnect();
+  }
 }
 
 /**
