@@ -123,6 +123,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
 /** Removes what a harness left in the shared Redis (revocation lists, results); best effort. */
 async function deleteKeys(redisUrl: string, prefix: string): Promise<void> {
   const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 1000, retryStrategy: () => null });
+  redis.on("error", () => {});
   try {
     await redis.connect();
     const keys: string[] = [];
