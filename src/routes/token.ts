@@ -61,9 +61,14 @@ export function mountTokenRoutes(app: Express, { sessions, refresher, includeIdT
     const current = await readFreshSession(req, res, { sessions, refresher }, { minTtlSeconds, force });
     if (!current) throw new BffError("unauthenticated");
 
+    // Written directly rather than through res.json(): no ETag or freshness check applies to a no-store
+    // answer, and Express would parse and re-format the Content-Type it just set on every call.
+    const body = JSON.stringify(toTokenResponse(current, Math.floor(now() / 1000), includeIdToken));
     res.setHeader("Cache-Control", "no-store");
     res.setHeader("Pragma", "no-cache");
-    res.json(toTokenResponse(current, Math.floor(now() / 1000), includeIdToken));
+    res.setHeader("Content-Type", "application/json; charset=utf-8");
+    res.setHeader("Content-Length", Buffer.byteLength(body));
+    res.end(body);
   }
 
   // The guard runs as route middleware, not app.use("/token"): no path-prefix rewriting on the hot path.
