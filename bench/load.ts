@@ -23,6 +23,7 @@ const MAX_GROWTH_PCT = Number(process.env.BENCH_MAX_GROWTH_PCT ?? 20);
 
 interface Servers {
   bffUrl: string;
+  bareUrl: string;
   statsUrl: string;
   cookie: string;
 }
@@ -40,7 +41,9 @@ async function main(): Promise<number> {
   try {
     const servers = JSON.parse(String((await lines.next()).value)) as Servers;
     const rss = async () => ((await (await fetch(servers.statsUrl)).json()) as { rss: number }).rss;
-    const options = { url: `${servers.bffUrl}/token`, headers: { cookie: servers.cookie, "x-csrf": "1" }, connections: CONNECTIONS };
+    // BENCH_TARGET=bare loads the bare Express route of the same process instead: the load generator's own baseline.
+    const url = process.env.BENCH_TARGET === "bare" ? `${servers.bareUrl}/bare` : `${servers.bffUrl}/token`;
+    const options = { url, headers: { cookie: servers.cookie, "x-csrf": "1" }, connections: CONNECTIONS };
 
     const rssStart = await rss();
     const warmup = await autocannon({ ...options, duration: WARMUP });
@@ -51,7 +54,7 @@ async function main(): Promise<number> {
     // autocannon counts timeouts among errors. The warm-up (cold JIT, connections opening) is reported, not judged.
     const failures = run.errors + run.non2xx;
     const growthPct = ((rssEnd - rssWarm) / rssWarm) * 100;
-    console.log(`GET /token, ${CONNECTIONS} connections, ${DURATION} s after a ${WARMUP} s warm-up`);
+    console.log(`${process.env.BENCH_TARGET === "bare" ? "bare Express route" : "GET /token"}, ${CONNECTIONS} connections, ${DURATION} s after a ${WARMUP} s warm-up`);
     console.log("| requests | req/s | errors | non-2xx | timeouts | p50 ms | p99 ms | RSS start / warm / end MB | RSS growth after warm-up |");
     console.log("|---:|---:|---:|---:|---:|---:|---:|---|---:|");
     console.log(
