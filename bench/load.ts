@@ -11,10 +11,8 @@
  *   npm run bench:load                      # 60 s, 256 connections
  *   BENCH_DURATION=5 npm run bench:load     # a quick check
  */
-import { spawn, spawnSync } from "node:child_process";
-import { availableParallelism } from "node:os";
-import { createInterface } from "node:readline";
 import autocannon from "autocannon";
+import { startBenchServers } from "./support.js";
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 60);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 256);
@@ -31,15 +29,9 @@ interface Servers {
 const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
 
 async function main(): Promise<number> {
-  const pin = process.platform === "linux" && spawnSync("taskset", ["-c", "0", "true"]).status === 0;
-  const serverCommand = [process.execPath, "--import", "tsx", "bench/servers.ts"];
-  const child = pin
-    ? spawn("taskset", ["-c", "0", ...serverCommand], { stdio: ["pipe", "pipe", "inherit"] })
-    : spawn(serverCommand[0]!, serverCommand.slice(1), { stdio: ["pipe", "pipe", "inherit"] });
-  if (pin) spawnSync("taskset", ["-p", "-c", `1-${Math.max(1, availableParallelism() - 1)}`, String(process.pid)]);
-  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  const { child, next } = startBenchServers();
   try {
-    const servers = JSON.parse(String((await lines.next()).value)) as Servers;
+    const servers = (await next()) as Servers;
     const rss = async () => ((await (await fetch(servers.statsUrl)).json()) as { rss: number }).rss;
     // BENCH_TARGET=bare loads the bare Express route of the same process instead: the load generator's own baseline.
     const url = process.env.BENCH_TARGET === "bare" ? `${servers.bareUrl}/bare` : `${servers.bffUrl}/token`;

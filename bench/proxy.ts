@@ -9,10 +9,8 @@
  *   npm run bench:proxy                    # 10 s per run, best of 3
  *   BENCH_DURATION=2 npm run bench:proxy   # shorter
  */
-import { spawn, spawnSync } from "node:child_process";
-import { availableParallelism } from "node:os";
-import { createInterface } from "node:readline";
 import autocannon from "autocannon";
+import { best, median, pinningNote, startBenchServers } from "./support.js";
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
@@ -31,30 +29,15 @@ async function load(name: string, url: string, headers: Record<string, string>, 
   return { name, rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.timeouts + result.non2xx };
 }
 
-const best = (rows: Row[]): Row => rows.reduce((a, b) => (b.rps > a.rps ? b : a));
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
-
 async function main(): Promise<void> {
-  // As bench/token.ts: with taskset, the servers get CPU 0 and the load generator the others.
-  const pin = process.platform === "linux" && spawnSync("taskset", ["-c", "0", "true"]).status === 0;
-  const serverCommand = [process.execPath, "--import", "tsx", "bench/servers.ts"];
-  const env = { ...process.env, BENCH_UPSTREAM: "1" };
-  const child = pin
-    ? spawn("taskset", ["-c", "0", ...serverCommand], { stdio: ["pipe", "pipe", "inherit"], env })
-    : spawn(serverCommand[0]!, serverCommand.slice(1), { stdio: ["pipe", "pipe", "inherit"], env });
-  if (pin) spawnSync("taskset", ["-p", "-c", `1-${Math.max(1, availableParallelism() - 1)}`, String(process.pid)]);
-  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  const { child, pinned, next } = startBenchServers({ ...process.env, BENCH_UPSTREAM: "1" });
   try {
-    const servers = JSON.parse(String((await lines.next()).value)) as { bffUrl: string; upstreamUrl: string; cookie: string };
+    const servers = (await next()) as { bffUrl: string; upstreamUrl: string; cookie: string };
     const headers = { cookie: servers.cookie, "x-csrf": "1" };
     const proxied = `${servers.bffUrl}/api/bench/x`;
     const direct = `${servers.upstreamUrl}/x`;
     console.log(
-      `/api/bench/x (user mode) vs the upstream directly: ${CONNECTIONS} connections, ${DURATION} s per run, best of ${ROUNDS} alternating runs; ${pin ? "servers pinned to CPU 0, load on the others" : "no CPU pinning"}`,
+      `/api/bench/x (user mode) vs the upstream directly: ${CONNECTIONS} connections, ${DURATION} s per run, best of ${ROUNDS} alternating runs; ${pinningNote(pinned)}`,
     );
     await load("warm-up", proxied, headers, 1);
     await load("warm-up", direct, headers, 1);

@@ -9,10 +9,8 @@
  *   BENCH_DURATION=3 npm run bench     # shorter
  *   BENCH_SOAK=1000000 npm run bench   # plus RSS after 50k and after 1M requests
  */
-import { spawn, spawnSync } from "node:child_process";
-import { availableParallelism } from "node:os";
-import { createInterface } from "node:readline";
 import autocannon from "autocannon";
+import { best, median, pinningNote, startBenchServers } from "./support.js";
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
@@ -60,16 +58,6 @@ async function load(name: string, url: string, headers: Record<string, string>, 
   };
 }
 
-function best(rows: Row[]): Row {
-  return rows.reduce((a, b) => (b.rps > a.rps ? b : a));
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
 function table(title: string, baseline: Row, subject: Row, pairedRatios?: number[]): void {
   console.log(`\n${title}`);
   console.log("| route | req/s | p50 ms | p99 ms | server CPU µs/req | errors |");
@@ -85,21 +73,13 @@ function table(title: string, baseline: Row, subject: Row, pairedRatios?: number
 }
 
 async function main(): Promise<void> {
-  // On a machine with taskset, the servers get CPU 0 and the load generator the others, so they do not fight over one core.
-  const pin = process.platform === "linux" && spawnSync("taskset", ["-c", "0", "true"]).status === 0;
-  const serverCommand = [process.execPath, "--import", "tsx", "bench/servers.ts"];
-  const child = pin
-    ? spawn("taskset", ["-c", "0", ...serverCommand], { stdio: ["pipe", "pipe", "inherit"] })
-    : spawn(serverCommand[0]!, serverCommand.slice(1), { stdio: ["pipe", "pipe", "inherit"] });
-  if (pin) spawnSync("taskset", ["-p", "-c", `1-${Math.max(1, availableParallelism() - 1)}`, String(process.pid)]);
-  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
-  const next = async () => JSON.parse(String((await lines.next()).value));
+  const { child, pinned, next, send } = startBenchServers();
   try {
     const servers = (await next()) as Servers;
     statsUrl = servers.statsUrl;
     const auth = { cookie: servers.cookie, "x-csrf": "1" };
     console.log(
-      `GET /token vs bare Express: ${CONNECTIONS} connections, ${DURATION} s per run, best of ${ROUNDS} alternating runs; body ${servers.bodyBytes} bytes; ${pin ? "servers pinned to CPU 0, load on the others" : "no CPU pinning"}`,
+      `GET /token vs bare Express: ${CONNECTIONS} connections, ${DURATION} s per run, best of ${ROUNDS} alternating runs; body ${servers.bodyBytes} bytes; ${pinningNote(pinned)}`,
     );
 
     // Warm-up, then alternate so that neither side always runs on a warmer machine.
@@ -115,11 +95,11 @@ async function main(): Promise<void> {
     table("Valid session (the hot path)", best(bare), best(token), token.map((t, i) => t.rps / bare[i]!.rps));
 
     if (process.env.BENCH_PROFILE) {
-      child.stdin!.write("profile-start\n");
+      send("profile-start");
       await next();
       await load("profiled", `${servers.bffUrl}/token`, auth);
-      child.stdin!.write(`profile-stop ${process.env.BENCH_PROFILE}\n`);
-      console.log(`\nCPU profile of GET /token written to ${String((await next()).profile)}`);
+      send(`profile-stop ${process.env.BENCH_PROFILE}`);
+      console.log(`\nCPU profile of GET /token written to ${String(((await next()) as { profile: string }).profile)}`);
     }
 
     if (SOAK > 0) {
@@ -131,7 +111,7 @@ async function main(): Promise<void> {
       console.log(`\nMemory soak: RSS after 50k requests ${(after50k / 2 ** 20).toFixed(1)} MiB, after ${SOAK} ${(afterAll / 2 ** 20).toFixed(1)} MiB (${(((afterAll - after50k) / after50k) * 100).toFixed(1)}%), errors ${soak.errors}`);
     }
 
-    child.stdin!.write("expire\n");
+    send("expire");
     await next();
     const bareDelay = await load(`bare Express + ${servers.refreshDelayMs} ms wait`, `${servers.bareUrl}/bare-delay`, auth);
     const refresh = await load("GET /token, expired", `${servers.bffUrl}/token`, auth);
