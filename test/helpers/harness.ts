@@ -120,6 +120,30 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   };
 }
 
+/** A port on 127.0.0.1 that was free a moment ago (for a server the test starts as a separate process). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** The environment of a BFF on `url` wired to the emulator with the harness's client, for startServer() or a child process. */
+export function serverEnv(emu: Emulator, url: string): Record<string, string> {
+  return {
+    NODE_ENV: "test",
+    PORT: new URL(url).port,
+    PUBLIC_URL: url,
+    AUTH_SECRET: TEST_SECRET,
+    COGNITO_ISSUER: emu.issuer,
+    COGNITO_CLIENT_ID: CLIENT_ID,
+    COGNITO_CLIENT_SECRET: CLIENT_SECRET,
+    COGNITO_DOMAIN: emu.url,
+    COGNITO_ENDPOINT: emu.url,
+  };
+}
+
 /** Removes what a harness left in the shared Redis (revocation lists, results); best effort. */
 async function deleteKeys(redisUrl: string, prefix: string): Promise<void> {
   const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 1000, retryStrategy: () => null });

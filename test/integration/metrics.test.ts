@@ -2,12 +2,10 @@
  * /metrics of the real process wiring (startServer), scraped after real
  * traffic and parsed strictly as Prometheus text format 0.0.4.
  */
-import { createServer } from "node:net";
-import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEmulator, type Emulator } from "../../src/emulator/index.js";
 import { startServer, type RunningServer } from "../../src/server.js";
-import { callToken, CLIENT_ID, CLIENT_SECRET, signIn, TEST_SECRET, USER } from "../helpers/harness.js";
+import { callToken, CLIENT_ID, CLIENT_SECRET, freePort, serverEnv, signIn, USER } from "../helpers/harness.js";
 
 interface Sample {
   name: string;
@@ -62,13 +60,6 @@ export function parsePrometheusText(text: string): Map<string, Family> {
 let emu: Emulator;
 let running: RunningServer;
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 beforeAll(async () => {
   emu = await startEmulator({ users: [{ ...USER, emailVerified: true }] });
@@ -77,16 +68,8 @@ beforeAll(async () => {
   emu.addClient({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUris: [`${url}/auth/callback/cognito`], logoutUris: [] });
   running = await startServer(
     {
-      NODE_ENV: "test",
+      ...serverEnv(emu, url),
       LOG_LEVEL: "silent",
-      PORT: String(port),
-      PUBLIC_URL: url,
-      AUTH_SECRET: TEST_SECRET,
-      COGNITO_ISSUER: emu.issuer,
-      COGNITO_CLIENT_ID: CLIENT_ID,
-      COGNITO_CLIENT_SECRET: CLIENT_SECRET,
-      COGNITO_DOMAIN: emu.url,
-      COGNITO_ENDPOINT: emu.url,
       COGNITO_MAX_ATTEMPTS: "1",
       // The server runs on the real clock: a short-lived stored result lets the test force a second refresh soon.
       REFRESH_RESULT_TTL_SECONDS: "1",

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { createServer, Socket } from "node:net";
+import { Socket } from "node:net";
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { createMetrics } from "../../src/metrics.js";
@@ -8,7 +8,7 @@ import { createRedisClients, type RedisClients } from "../../src/redis.js";
 import { RedisCoordinator } from "../../src/refresh/redis-coordinator.js";
 import { createResultSeal } from "../../src/refresh/result-seal.js";
 import type { RefreshedTokens } from "../../src/refresh/refresh-coordinator.js";
-import { callToken, signIn, startHarness, type Harness } from "../helpers/harness.js";
+import { callToken, freePort, signIn, startHarness, type Harness } from "../helpers/harness.js";
 
 const REDIS = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 let h: Harness | undefined;
@@ -93,13 +93,6 @@ describe("one refresh per refresh token across replicas (Redis)", () => {
   });
 });
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 async function startRedisServer(port: number): Promise<ChildProcess> {
   const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });

@@ -6,12 +6,10 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { createServer } from "node:net";
-import type { AddressInfo } from "node:net";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEmulator, type Emulator } from "../../src/emulator/index.js";
-import { callToken, CLIENT_ID, CLIENT_SECRET, signIn, TEST_SECRET, USER } from "../helpers/harness.js";
+import { callToken, CLIENT_ID, CLIENT_SECRET, freePort, serverEnv, signIn, USER } from "../helpers/harness.js";
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 const root = new URL("../../", import.meta.url);
@@ -30,13 +28,6 @@ afterAll(async () => {
   await emu?.close();
 });
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 async function redisConnectionsNamed(name: string): Promise<number> {
   const list = (await redis.client("LIST")) as string;
@@ -62,15 +53,7 @@ describe("SIGTERM", () => {
       env: {
         PATH: process.env.PATH,
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
-        NODE_ENV: "test",
-        PORT: String(port),
-        PUBLIC_URL: url,
-        AUTH_SECRET: TEST_SECRET,
-        COGNITO_ISSUER: emu.issuer,
-        COGNITO_CLIENT_ID: CLIENT_ID,
-        COGNITO_CLIENT_SECRET: CLIENT_SECRET,
-        COGNITO_DOMAIN: emu.url,
-        COGNITO_ENDPOINT: emu.url,
+        ...serverEnv(emu, url),
         REDIS_URL: `${REDIS_URL}?connectionName=${connectionName}`,
         REDIS_KEY_PREFIX: `cognito-bff-test:${randomUUID()}:`,
       },
