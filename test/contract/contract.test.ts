@@ -6,8 +6,8 @@
  * drift apart in either direction.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CookieJar, parseForm } from "../helpers/cookie-jar.js";
-import { startHarness, USER, type Bff, type Harness } from "../helpers/harness.js";
+import { CookieJar } from "../helpers/cookie-jar.js";
+import { signIn, startHarness, USER, type Bff, type Harness } from "../helpers/harness.js";
 import { startUpstream, type Upstream } from "../helpers/upstream.js";
 import { checkResponse, coveredPairs, documentedPairs, type CheckedResponse } from "./openapi-contract.js";
 
@@ -52,31 +52,12 @@ async function checkError(operationId: string, response: Response, code: string)
 }
 
 /** Signs in step by step, checking each of the BFF's answers against the spec. */
+const SIGN_IN_OPERATIONS = { csrf: "getCsrfToken", signin: "signIn", callback: "signInCallback" } as const;
 async function signInChecked(jar = new CookieJar()): Promise<CookieJar> {
-  const csrfAnswer = await checkResponse("getCsrfToken", await jar.fetch(`${url}/auth/csrf`));
-  const { csrfToken } = csrfAnswer.body as { csrfToken: string };
-  const start = await checkResponse(
-    "signIn",
-    await jar.fetch(`${url}/auth/signin/cognito`, {
-      method: "POST",
-      headers: { "content-type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({ csrfToken, callbackUrl: `${url}/` }),
-    }),
-  );
-  const authorizeUrl = start.headers.get("location")!;
-  const page = await jar.fetch(authorizeUrl);
-  const { action, fields } = parseForm(await page.text(), authorizeUrl);
-  for (const name of Object.keys(fields)) {
-    if (/user|email/i.test(name)) fields[name] = USER.email;
-    if (/pass/i.test(name)) fields[name] = USER.password;
-  }
-  const login = await jar.fetch(action, {
-    method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams(fields),
+  await signIn(url, USER, jar, async (step, response) => {
+    const checked = await checkResponse(SIGN_IN_OPERATIONS[step], response);
+    if (step === "callback") expect(checked.headers.get("location")).toBe(`${url}/`);
   });
-  const callback = await checkResponse("signInCallback", await jar.fetch(login.headers.get("location")!));
-  expect(callback.headers.get("location")).toBe(`${url}/`);
   expect(jar.sessionCookieNames().length).toBeGreaterThan(0);
   return jar;
 }

@@ -160,18 +160,24 @@ async function deleteKeys(redisUrl: string, prefix: string): Promise<void> {
   }
 }
 
+/** Sees each of the BFF's own answers during {@link signIn} (a copy; the body can be read). */
+export type InspectSignIn = (step: "csrf" | "signin" | "callback", response: Response) => Promise<unknown>;
+
 /**
  * Signs in through the Auth.js routes and the emulator's Hosted UI form, like a
  * browser: csrf -> signin POST -> authorize -> login form POST -> callback.
  * Returns the jar holding the session cookie.
  */
-export async function signIn(bffUrl: string, user = USER, jar = new CookieJar()): Promise<CookieJar> {
-  const { csrfToken } = (await (await jar.fetch(`${bffUrl}/auth/csrf`)).json()) as { csrfToken: string };
+export async function signIn(bffUrl: string, user = USER, jar = new CookieJar(), inspect?: InspectSignIn): Promise<CookieJar> {
+  const csrf = await jar.fetch(`${bffUrl}/auth/csrf`);
+  await inspect?.("csrf", csrf.clone());
+  const { csrfToken } = (await csrf.json()) as { csrfToken: string };
   const start = await jar.fetch(`${bffUrl}/auth/signin/cognito`, {
     method: "POST",
     headers: { "content-type": "application/x-www-form-urlencoded" },
     body: new URLSearchParams({ csrfToken, callbackUrl: `${bffUrl}/` }),
   });
+  await inspect?.("signin", start.clone());
   expectRedirect(start, "signin");
   const authorizeUrl = start.headers.get("location")!;
   const page = await jar.fetch(authorizeUrl);
@@ -188,6 +194,7 @@ export async function signIn(bffUrl: string, user = USER, jar = new CookieJar())
   });
   expectRedirect(login, "login");
   const callback = await jar.fetch(login.headers.get("location")!);
+  await inspect?.("callback", callback.clone());
   expectRedirect(callback, "callback");
   if (jar.sessionCookieNames().length === 0) throw new Error(`no session cookie after callback to ${callback.headers.get("location")}`);
   return jar;
