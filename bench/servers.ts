@@ -63,8 +63,9 @@ async function main(): Promise<void> {
     publicUrl: new URL(bffUrl),
     cognito: { ...config.cognito, issuer: emu.issuer, domain: emu.url, endpoint: emu.url },
   };
-  // Request logging stays on, written to /dev/null the way pino writes stdout (sonic-boom): its cost is part of the route's.
-  const sink = pino.destination({ dest: "/dev/null", sync: false });
+  // Request logging stays on, written to /dev/null the way the service writes stdout (synchronously): its cost is part of the route's.
+  // BENCH_LOG_SYNC=0 writes asynchronously instead (pino's default), to compare.
+  const sink = pino.destination({ dest: "/dev/null", sync: process.env.BENCH_LOG_SYNC !== "0" });
   const log = createLogger({ level: process.env.BENCH_LOG_LEVEL ?? "info", destination: sink });
   const { app } = await createApp({ config: benchConfig, cognito: createCognitoGateway(benchConfig.cognito), log, now: () => emu.clock.now() });
   bffServer.on("request", app);
