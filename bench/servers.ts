@@ -86,10 +86,13 @@ async function main(): Promise<void> {
     res.type("json").send(tokenBody);
   });
   const bareUrl = await listen(bare);
-  const statsUrl = await listen((_req, res) => {
+  // GET /?gc=1 collects garbage first (the servers run with --expose-gc): what is left is what is still referenced.
+  const statsUrl = await listen((req, res) => {
+    if (req.url?.includes("gc=1")) globalThis.gc?.();
     res.setHeader("content-type", "application/json");
     const cpu = process.cpuUsage();
-    res.end(JSON.stringify({ rss: process.memoryUsage().rss, heapUsed: process.memoryUsage().heapUsed, cpuMicros: cpu.user + cpu.system }));
+    const { rss, heapUsed, external, arrayBuffers } = process.memoryUsage();
+    res.end(JSON.stringify({ rss, heapUsed, external, arrayBuffers, cpuMicros: cpu.user + cpu.system }));
   });
 
   process.stdout.write(

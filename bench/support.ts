@@ -20,7 +20,7 @@ export interface BenchServers {
 
 export function startBenchServers(env: NodeJS.ProcessEnv = process.env): BenchServers {
   const pinned = process.platform === "linux" && spawnSync("taskset", ["-c", "0", "true"]).status === 0;
-  const command = [process.execPath, "--import", "tsx", "bench/servers.ts"];
+  const command = [process.execPath, "--expose-gc", "--import", "tsx", "bench/servers.ts"];
   const options = { stdio: ["pipe", "pipe", "inherit"] as ["pipe", "pipe", "inherit"], env };
   const child = pinned ? spawn("taskset", ["-c", "0", ...command], options) : spawn(command[0]!, command.slice(1), options);
   if (pinned) spawnSync("taskset", ["-p", "-c", `1-${Math.max(1, availableParallelism() - 1)}`, String(process.pid)]);

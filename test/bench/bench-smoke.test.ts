@@ -16,3 +16,30 @@ describe("npm run bench (smoke)", () => {
     expect(run.stdout).toMatch(/\| GET \/token \| \d+ \|/);
   }, 120_000);
 });
+
+describe("npm run bench:load (smoke)", () => {
+  it("ramps its connections up in batches, measures after the warm-up, and exits 0 with no error", () => {
+    const run = spawnSync(process.execPath, ["--import", "tsx", "bench/load.ts"], {
+      env: {
+        ...process.env,
+        BENCH_CONNECTIONS: "8",
+        BENCH_RAMP_BATCH: "3",
+        BENCH_WARMUP: "1",
+        BENCH_DURATION: "2",
+        // Memory is judged by the real run; a 1 s warm-up is too short for RSS to settle.
+        BENCH_MAX_GROWTH_PCT: "1000",
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+      },
+      encoding: "utf8",
+      timeout: 90_000,
+    });
+    expect(run.status, run.stdout + run.stderr).toBe(0);
+    const row = run.stdout.match(/^\| (\d+) \| (\d+) \| (\d+) \| (\d+) \| (\d+) \|/m);
+    expect(row, run.stdout).not.toBeNull();
+    const [requests, , errors, non2xx, timeouts] = row!.slice(1).map(Number);
+    expect(requests).toBeGreaterThan(0);
+    expect([errors, non2xx, timeouts]).toEqual([0, 0, 0]);
+    expect(run.stdout).toMatch(/ramp: 8 connections open in \d+ ms/);
+    expect(run.stdout).toMatch(/heap after a full GC, nothing in flight: [\d.]+ MB before the load, [\d.]+ MB after it/);
+  }, 120_000);
+});
