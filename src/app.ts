@@ -150,7 +150,7 @@ export async function createApp(deps: AppDeps): Promise<BffApp> {
   });
   mountHealthRoutes(app, { readiness, coordinator, metrics });
   mountDocsRoutes(app);
-  const proxy = Object.keys(config.upstreams).length > 0 ? mountProxyRoutes(app, { upstreams: config.upstreams, sessions, refresher, clientCredentials: clientCredentialsFor(config, now), guard }) : undefined;
+  const proxy = Object.keys(config.upstreams).length > 0 ? mountProxyRoutes(app, { upstreams: config.upstreams, sessions, refresher, clientCredentials: clientCredentialsFor(config, now), guard, metrics }) : undefined;
   if (config.adminSecret) mountAdminRoutes(app, { adminSecret: config.adminSecret, revocations, shared: redis !== undefined });
   app.get(AUTH_READABLE_PATHS, authCors(config.allowedOrigins));
   app.use("/auth", authActionsOnly, asPublicUrl(config.publicUrl), ExpressAuth(authConfig));

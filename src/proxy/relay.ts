@@ -28,6 +28,12 @@ export interface RelayRequest {
   passSetCookie: boolean;
   /** For the log line only. */
   upstreamName: string;
+  /**
+   * Called once per call that reached the upstream or failed to: the answer's
+   * class (`2xx`…`5xx`, or `timeout`/`error` when none came) and the seconds until
+   * its headers (or the failure). Not called when the client left first.
+   */
+  observe?: (statusClass: string, seconds: number) => void;
 }
 
 /** A keep-alive connection pool for one upstream origin. */
@@ -80,6 +86,8 @@ export async function relay(req: IncomingMessage, res: ServerResponse, dispatche
   };
   res.once("close", onClose);
 
+  const started = performance.now();
+  const elapsed = () => (performance.now() - started) / 1000;
   let answer: Dispatcher.ResponseData;
   try {
     answer = await dispatcher.request({
@@ -95,8 +103,11 @@ export async function relay(req: IncomingMessage, res: ServerResponse, dispatche
   } catch (error) {
     res.off("close", onClose);
     if (controller.signal.aborted) return;
-    throw toGatewayError(error, target.upstreamName);
+    const gatewayError = toGatewayError(error, target.upstreamName);
+    target.observe?.(gatewayError.code === "gateway_timeout" ? "timeout" : "error", elapsed());
+    throw gatewayError;
   }
+  target.observe?.(`${Math.floor(answer.statusCode / 100)}xx`, elapsed());
 
   res.statusCode = answer.statusCode;
   applyResponseHeaders(res, downstreamResponseHeaders(answer.headers, target.passSetCookie));

@@ -13,6 +13,7 @@ import { upstreamRequestHeaders } from "../proxy/headers.js";
 import { createUpstreamPool, relay } from "../proxy/relay.js";
 import type { UpstreamConfig, Upstreams } from "../proxy/upstreams.js";
 import { requestId } from "../http/request-logger.js";
+import type { Metrics } from "../metrics.js";
 import type { TokenRefresher } from "../refresh/token-refresher.js";
 import { readFreshSession } from "./session-tokens.js";
 
@@ -24,6 +25,7 @@ export interface ProxyRouteOptions {
   clientCredentials: ClientCredentials | undefined;
   /** The CSRF/Origin/CORS rules for browser calls. */
   guard: RequestHandler;
+  metrics: Metrics;
 }
 
 export interface ProxyRoutes {
@@ -56,7 +58,7 @@ export function upstreamPath(upstream: UpstreamConfig, rest: string, query: stri
 
 /** Mounted on the app itself, like `/token`: one dispatch layer, no path-prefix rewriting. */
 export function mountProxyRoutes(app: Express, options: ProxyRouteOptions): ProxyRoutes {
-  const { upstreams, sessions, refresher, clientCredentials, guard } = options;
+  const { upstreams, sessions, refresher, clientCredentials, guard, metrics } = options;
   const pools = new Map<string, Pool>();
   for (const upstream of Object.values(upstreams)) pools.set(upstream.name, createUpstreamPool(upstream.url.origin, upstream.timeoutMs));
 
@@ -96,6 +98,10 @@ export function mountProxyRoutes(app: Express, options: ProxyRouteOptions): Prox
       timeoutMs: upstream.timeoutMs,
       passSetCookie: upstream.passSetCookie,
       upstreamName: upstream.name,
+      observe: (statusClass, seconds) => {
+        metrics.upstreamRequests.inc({ upstream: upstream.name, status_class: statusClass });
+        metrics.upstreamDuration.observe({ upstream: upstream.name }, seconds);
+      },
     });
   }
 

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEmulator, type Emulator } from "../../src/emulator/index.js";
 import { startServer, type RunningServer } from "../../src/server.js";
 import { callToken, CLIENT_ID, CLIENT_SECRET, freePort, serverEnv, signIn, USER } from "../helpers/harness.js";
+import { startUpstream, type Upstream } from "../helpers/upstream.js";
 
 interface Sample {
   name: string;
@@ -59,10 +60,17 @@ export function parsePrometheusText(text: string): Map<string, Family> {
 
 let emu: Emulator;
 let running: RunningServer;
-
+let upstream: Upstream;
 
 beforeAll(async () => {
   emu = await startEmulator({ users: [{ ...USER, emailVerified: true }] });
+  // /fail answers 503, /hang never answers, anything else 200.
+  upstream = await startUpstream((req, res) => {
+    if (req.url?.startsWith("/hang")) return;
+    res.statusCode = req.url?.startsWith("/fail") ? 503 : 200;
+    res.end("{}");
+  });
+  const closedPort = await freePort();
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   emu.addClient({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUris: [`${url}/auth/callback/cognito`], logoutUris: [] });
@@ -73,12 +81,17 @@ beforeAll(async () => {
       COGNITO_MAX_ATTEMPTS: "1",
       // The server runs on the real clock: a short-lived stored result lets the test force a second refresh soon.
       REFRESH_RESULT_TTL_SECONDS: "1",
+      UPSTREAMS: JSON.stringify({
+        orders: { url: upstream.url, token: "user", timeoutMs: 300 },
+        gone: { url: `http://127.0.0.1:${closedPort}`, token: "user" },
+      }),
     },
     { host: "127.0.0.1" },
   );
 });
 afterAll(async () => {
   await running?.close();
+  await upstream?.close();
   await emu?.close();
 });
 
@@ -121,11 +134,35 @@ describe("GET /metrics", () => {
     const errors = families.get("bff_cognito_errors_total");
     expect(sum(errors, "bff_cognito_errors_total", { operation: "InitiateAuth", code: "TooManyRequestsException" })).toBe(1);
 
-    for (const name of ["bff_refresh_coalesced_total", "bff_upstream_requests_total", "bff_upstream_duration_seconds", "bff_dependency_up"]) {
+    for (const name of ["bff_refresh_coalesced_total", "bff_dependency_up"]) {
       expect(families.get(name)?.type, name).toBeTruthy();
     }
     expect(families.get("process_cpu_user_seconds_total")?.type).toBe("counter");
     expect(families.get("nodejs_heap_size_total_bytes")?.type).toBe("gauge");
+  });
+
+  it("counts relayed calls by upstream and answer class, and times them", async () => {
+    const url = running.address;
+    const jar = await signIn(url);
+    const relayed = async (path: string) => (await callToken(jar, url, path)).status;
+    expect([await relayed("/api/orders/a"), await relayed("/api/orders/b"), await relayed("/api/orders/fail")]).toEqual([200, 200, 503]);
+    expect(await relayed("/api/orders/hang")).toBe(504);
+    expect(await relayed("/api/gone/x")).toBe(502);
+
+    const families = parsePrometheusText(await (await fetch(`${url}/metrics`)).text());
+    const requests = families.get("bff_upstream_requests_total");
+    expect(requests?.type).toBe("counter");
+    const count = (labels: Record<string, string>) => sum(requests, "bff_upstream_requests_total", labels);
+    expect(count({ upstream: "orders", status_class: "2xx" })).toBe(2);
+    expect(count({ upstream: "orders", status_class: "5xx" })).toBe(1);
+    expect(count({ upstream: "orders", status_class: "timeout" })).toBe(1);
+    expect(count({ upstream: "gone", status_class: "error" })).toBe(1);
+
+    const duration = families.get("bff_upstream_duration_seconds");
+    expect(duration?.type).toBe("histogram");
+    expect(sum(duration, "bff_upstream_duration_seconds_count", { upstream: "orders" })).toBe(4);
+    // The hanging call waited its 300 ms timeout: the sum holds at least that.
+    expect(sum(duration, "bff_upstream_duration_seconds_sum", { upstream: "orders" })).toBeGreaterThanOrEqual(0.3);
   });
 
   it("the parser rejects what is not Prometheus text", () => {
