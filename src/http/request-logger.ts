@@ -38,9 +38,27 @@ interface Timing {
   failure?: LoggedFailure;
 }
 
+/** Where requestLogger() leaves its line writer, for logCutResponse(). */
+const LOG_REQUEST = Symbol("logRequest");
+
 export function recordFailure(res: Response, failure: LoggedFailure): void {
   const timing = res.locals as Partial<Timing>;
   timing.failure = failure;
+}
+
+/**
+ * Writes the request's line now for a response that will never be ended
+ * because its connection was cut (`client_closed`: the client left;
+ * `upstream_closed`: a relayed body broke off), with the status already sent,
+ * or 499 (nginx's "client closed request") when none was.
+ */
+export function logCutResponse(res: Response, code: "client_closed" | "upstream_closed"): void {
+  const timing = res.locals as Partial<Timing>;
+  const logRequest = (res.app.locals as Record<symbol, ((res: Response, timing: Timing) => void) | undefined>)[LOG_REQUEST];
+  if (!logRequest || timing.started === undefined || timing.logged) return;
+  if (!res.headersSent) res.statusCode = 499;
+  timing.failure = { code };
+  logRequest(res, timing as Timing);
 }
 
 export function requestId(res: Response): string | undefined {
@@ -89,6 +107,8 @@ export function requestLogger(app: Express, log: Logger, options: RequestLoggerO
     else accessLog.info(line, "request");
     observe?.(routeLabel(req), req.method, status, ms / 1000);
   }
+
+  (app.locals as Record<symbol, unknown>)[LOG_REQUEST] = logRequest;
 
   // Express sets every response's prototype to app.response; ending it is where a request is answered.
   const proto = app.response as Response & { end: Response["end"] };

@@ -8,7 +8,7 @@
  * older http-proxy on node:http agents with no per-request token hook.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { pipeline } from "node:stream/promises";
+import { EventEmitter } from "node:events";
 import { Pool, type Dispatcher } from "undici";
 import { BffError } from "../errors.js";
 import { downstreamResponseHeaders } from "./headers.js";
@@ -35,6 +35,8 @@ export interface RelayRequest {
    */
   observe?: (statusClass: string, seconds: number) => void;
 }
+
+export type RelayOutcome = "answered" | "client_closed" | "upstream_closed";
 
 /** A keep-alive connection pool for one upstream origin. */
 export function createUpstreamPool(origin: string, timeoutMs: number): Pool {
@@ -77,44 +79,59 @@ function applyResponseHeaders(res: ServerResponse, headers: Record<string, strin
 /**
  * Relays `req` to the upstream through `dispatcher` and streams the answer
  * into `res`. A client that goes away aborts the upstream call.
+ *
+ * undici's stream() writes the answer's chunks straight into `res` (with its
+ * backpressure) instead of request()'s Readable piped through pipeline(), and
+ * the abort signal is a plain EventEmitter, which undici accepts: pipeline()
+ * and AbortController each built an AbortController and a DOMException per call,
+ * about a tenth of the relay's CPU time in a profile.
+ * @returns `answered` when the whole answer was relayed; `client_closed` /
+ *   `upstream_closed` when the connection was cut before its end (then `res` has
+ *   been destroyed, and nothing else can be said to the client).
  * @throws {BffError} `bad_gateway` / `gateway_timeout` when no answer came (nothing has been sent yet).
  */
-export async function relay(req: IncomingMessage, res: ServerResponse, dispatcher: Dispatcher, target: RelayRequest): Promise<void> {
-  const controller = new AbortController();
+export async function relay(req: IncomingMessage, res: ServerResponse, dispatcher: Dispatcher, target: RelayRequest): Promise<RelayOutcome> {
+  const abort = new EventEmitter();
+  let clientGone = false;
   const onClose = () => {
-    if (!res.writableFinished) controller.abort();
+    // Finished, or destroyed by undici with the upstream's error: the client did not leave.
+    if (res.writableFinished || res.errored) return;
+    clientGone = true;
+    abort.emit("abort");
   };
   res.once("close", onClose);
 
   const started = performance.now();
   const elapsed = () => (performance.now() - started) / 1000;
-  let answer: Dispatcher.ResponseData;
+  let answered = false;
   try {
-    answer = await dispatcher.request({
-      origin: target.origin,
-      path: target.path,
-      method: req.method as Dispatcher.HttpMethod,
-      headers: target.headers,
-      body: hasBody(req) ? req : null,
-      signal: controller.signal,
-      headersTimeout: target.timeoutMs,
-      bodyTimeout: target.timeoutMs,
-    });
+    await dispatcher.stream(
+      {
+        origin: target.origin,
+        path: target.path,
+        method: req.method as Dispatcher.HttpMethod,
+        headers: target.headers,
+        body: hasBody(req) ? req : null,
+        signal: abort,
+        headersTimeout: target.timeoutMs,
+        bodyTimeout: target.timeoutMs,
+      },
+      ({ statusCode, headers }) => {
+        answered = true;
+        target.observe?.(`${Math.floor(statusCode / 100)}xx`, elapsed());
+        res.statusCode = statusCode;
+        applyResponseHeaders(res, downstreamResponseHeaders(headers, target.passSetCookie));
+        return res;
+      },
+    );
+    return "answered";
   } catch (error) {
-    res.off("close", onClose);
-    if (controller.signal.aborted) return;
+    if (clientGone) return "client_closed";
+    // After the headers, undici has destroyed `res`: a cut connection is the only honest signal left.
+    if (answered) return "upstream_closed";
     const gatewayError = toGatewayError(error, target.upstreamName);
     target.observe?.(gatewayError.code === "gateway_timeout" ? "timeout" : "error", elapsed());
     throw gatewayError;
-  }
-  target.observe?.(`${Math.floor(answer.statusCode / 100)}xx`, elapsed());
-
-  res.statusCode = answer.statusCode;
-  applyResponseHeaders(res, downstreamResponseHeaders(answer.headers, target.passSetCookie));
-  try {
-    await pipeline(answer.body, res);
-  } catch {
-    // Headers are gone already: the only honest signal left is a cut connection, which pipeline() has made.
   } finally {
     res.off("close", onClose);
   }

@@ -12,7 +12,7 @@ import { BffError } from "../errors.js";
 import { upstreamRequestHeaders } from "../proxy/headers.js";
 import { createUpstreamPool, relay } from "../proxy/relay.js";
 import type { UpstreamConfig, Upstreams } from "../proxy/upstreams.js";
-import { requestId } from "../http/request-logger.js";
+import { logCutResponse, requestId } from "../http/request-logger.js";
 import type { Metrics } from "../metrics.js";
 import type { TokenRefresher } from "../refresh/token-refresher.js";
 import { readFreshSession } from "./session-tokens.js";
@@ -91,7 +91,7 @@ export function mountProxyRoutes(app: Express, options: ProxyRouteOptions): Prox
       requestId: requestId(res),
       forwarded: { trustedChain: req.ips, peerAddress: req.socket.remoteAddress, proto: req.protocol, host: req.host },
     });
-    await relay(req, res, pool, {
+    const outcome = await relay(req, res, pool, {
       origin: upstream.url.origin,
       path,
       headers,
@@ -103,6 +103,7 @@ export function mountProxyRoutes(app: Express, options: ProxyRouteOptions): Prox
         metrics.upstreamDuration.observe({ upstream: upstream.name }, seconds);
       },
     });
+    if (outcome !== "answered") logCutResponse(res, outcome);
   }
 
   app.all("/api/:upstream{/*path}", guard, handle);

@@ -48,6 +48,10 @@ function rawGet(base: string, path: string): Promise<{ status: number; body: str
 
 const api = (jar: CookieJar, path: string, init: RequestInit = {}) => callToken(jar, h!.bff.url, path, init);
 
+/** The BFF's request log lines for one path. */
+const requestLines = (path: string) =>
+  h!.bff.logs.map((line) => JSON.parse(line) as { msg: string; path?: string }).filter((line) => line.msg === "request" && line.path === path);
+
 describe("failures before the upstream is called", () => {
   it("user mode without a session is 401 unauthenticated and the upstream is not called", async () => {
     const orders = await upstream();
@@ -297,6 +301,39 @@ describe("upstream failures", () => {
     controller.abort();
     await pending;
     await expect.poll(() => hanging.seen[0]?.aborted, { timeout: 3000 }).toBe(true);
+    // Logged although nothing was answered: 499 (nginx's "client closed request").
+    await expect.poll(() => requestLines("/api/hanging/x")).toMatchObject([{ status: 499, code: "client_closed" }]);
+  });
+
+  it("a client that disconnects in the middle of the answer's body aborts the upstream call too", async () => {
+    // Headers and a first chunk, then the body never ends.
+    const trickling = await upstream((_req, res) => {
+      res.writeHead(200, { "content-type": "text/plain" });
+      res.write("first chunk");
+    });
+    await start({ trickling: { url: trickling.url, token: "user-or-none" } });
+    const controller = new AbortController();
+    const res = await api(new CookieJar(), "/api/trickling/x", { signal: controller.signal });
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).toBe("first chunk");
+    controller.abort();
+    await expect.poll(() => trickling.seen[0]?.aborted, { timeout: 3000 }).toBe(true);
+    // Logged with the status that was sent, and why it ended there.
+    await expect.poll(() => requestLines("/api/trickling/x")).toMatchObject([{ status: 200, code: "client_closed" }]);
+  });
+
+  it("an upstream that breaks off in the middle of its body cuts the client's connection, and the line says so", async () => {
+    const breaking = await upstream((_req, res) => {
+      res.writeHead(200, { "content-type": "text/plain", "content-length": "1000" });
+      res.write("first chunk", () => setTimeout(() => res.destroy(), 50));
+    });
+    await start({ breaking: { url: breaking.url, token: "user-or-none" } });
+    const res = await api(new CookieJar(), "/api/breaking/x");
+    expect(res.status).toBe(200);
+    // Less than the announced 1000 bytes, then the connection is cut: the client knows the body is incomplete.
+    await expect(res.text()).rejects.toThrow();
+    await expect.poll(() => requestLines("/api/breaking/x")).toMatchObject([{ status: 200, code: "upstream_closed" }]);
   });
 });
 
