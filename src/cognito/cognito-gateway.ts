@@ -17,7 +17,7 @@ import {
 } from "@aws-sdk/client-cognito-identity-provider";
 import type { CognitoConfig } from "../config.js";
 import { BffError } from "../errors.js";
-import { RETRY_AFTER_THROTTLED_SECONDS, toBffError } from "./classify-error.js";
+import { isUnrecognizedRejection, RETRY_AFTER_THROTTLED_SECONDS, toBffError } from "./classify-error.js";
 import { computeSecretHash } from "./secret-hash.js";
 
 /** What a successful refresh returns. `refreshToken` is set only when Cognito rotated it. */
@@ -25,7 +25,8 @@ export interface RefreshedTokens {
   accessToken: string;
   idToken: string | undefined;
   refreshToken: string | undefined;
-  expiresInSeconds: number;
+  /** `ExpiresIn` when Cognito sent it (cognito-local does not); the token's own `exp` is the authority (token-expiry.ts). */
+  expiresInSeconds: number | undefined;
   tokenType: string;
 }
 
@@ -74,23 +75,24 @@ export function backoffMs(attempt: number, throttled: boolean, random: () => num
 }
 
 /**
- * Checks the fields of Cognito's answer before they are trusted.
- * @throws {BffError} `temporarily_unavailable` when the answer is unusable.
+ * Checks the fields of Cognito's answer before they are trusted. `ExpiresIn`
+ * is optional: the access token's own `exp` says when it expires.
+ * @throws {BffError} `temporarily_unavailable` when the answer has no access token.
  */
 export function processAuthenticationResult(result: AuthenticationResultType | undefined, operation: string): RefreshedTokens {
   const accessToken = result?.AccessToken;
   const expiresIn = result?.ExpiresIn;
-  if (typeof accessToken !== "string" || accessToken.length === 0 || typeof expiresIn !== "number" || !(expiresIn > 0)) {
+  if (typeof accessToken !== "string" || accessToken.length === 0) {
     throw new BffError("temporarily_unavailable", {
-      logDetail: `${operation} answered without AccessToken/ExpiresIn`,
+      logDetail: `${operation} answered without AccessToken${result?.RefreshToken ? " (a rotated RefreshToken was dropped)" : ""}`,
       retryAfterSeconds: 2,
     });
   }
   return {
     accessToken,
-    idToken: typeof result?.IdToken === "string" ? result.IdToken : undefined,
+    idToken: typeof result?.IdToken === "string" && result.IdToken ? result.IdToken : undefined,
     refreshToken: typeof result?.RefreshToken === "string" && result.RefreshToken ? result.RefreshToken : undefined,
-    expiresInSeconds: expiresIn,
+    expiresInSeconds: typeof expiresIn === "number" && expiresIn > 0 ? expiresIn : undefined,
     tokenType: result?.TokenType ?? "Bearer",
   };
 }
@@ -107,8 +109,9 @@ export function createCognitoGateway(config: CognitoConfig, options: CognitoGate
       observe(operation, "ok", performance.now() - started);
       return result;
     } catch (error) {
-      const name = (error as { name?: unknown } | null)?.name;
-      observe(operation, typeof name === "string" ? name : "Error", performance.now() - started);
+      const { name, message } = (error ?? {}) as { name?: unknown; message?: unknown };
+      const outcome = typeof name !== "string" ? "Error" : isUnrecognizedRejection(name, String(message ?? "")) ? `${name}_unrecognized` : name;
+      observe(operation, outcome, performance.now() - started);
       throw error instanceof BffError ? error : toBffError(error, operation);
     }
   }
@@ -133,20 +136,22 @@ export function createCognitoGateway(config: CognitoConfig, options: CognitoGate
     async refreshTokens({ refreshToken, username }) {
       if (config.refreshTokenRotation) {
         // GetTokensFromRefreshToken takes the client secret itself, not a SECRET_HASH.
-        return call("GetTokensFromRefreshToken", async (abortSignal) => {
-          const output = await client.send(
+        const output = await call("GetTokensFromRefreshToken", (abortSignal) =>
+          client.send(
             new GetTokensFromRefreshTokenCommand({
               ClientId: clientId,
               RefreshToken: refreshToken,
               ...(clientSecret ? { ClientSecret: clientSecret } : {}),
             }),
             { abortSignal },
-          );
-          return processAuthenticationResult(output.AuthenticationResult, "GetTokensFromRefreshToken");
-        });
+          ),
+        );
+        // Checked after the retry loop: an answer Cognito gave is never retried with the same
+        // refresh token (with rotation, that would throw away the new one).
+        return processAuthenticationResult(output.AuthenticationResult, "GetTokensFromRefreshToken");
       }
-      return call("InitiateAuth", async (abortSignal) => {
-        const output = await client.send(
+      const output = await call("InitiateAuth", (abortSignal) =>
+        client.send(
           new InitiateAuthCommand({
             AuthFlow: "REFRESH_TOKEN_AUTH",
             ClientId: clientId,
@@ -156,9 +161,9 @@ export function createCognitoGateway(config: CognitoConfig, options: CognitoGate
             },
           }),
           { abortSignal },
-        );
-        return processAuthenticationResult(output.AuthenticationResult, "InitiateAuth");
-      });
+        ),
+      );
+      return processAuthenticationResult(output.AuthenticationResult, "InitiateAuth");
     },
 
     async revokeToken(refreshToken) {

@@ -6,6 +6,8 @@
 import { createHash } from "node:crypto";
 import type { SessionTokens } from "../auth/session-payload.js";
 import type { CognitoGateway } from "../cognito/cognito-gateway.js";
+import { accessTokenExpiry } from "../cognito/token-expiry.js";
+import { BffError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { Metrics } from "../metrics.js";
 import type { RefreshCoordinator, RefreshedTokens } from "./refresh-coordinator.js";
@@ -68,15 +70,19 @@ export function createTokenRefresher({ cognito, coordinator, now, skewSeconds, l
     try {
       const result = await cognito.refreshTokens({ refreshToken: tokens.refresh_token, username: tokens.cognito_username });
       const nowSeconds = Math.floor(now() / 1000);
+      const expiresAt = accessTokenExpiry(result.accessToken, result.expiresInSeconds, nowSeconds);
+      if (expiresAt === undefined) {
+        throw new BffError("temporarily_unavailable", { logDetail: "refresh answered an access token without exp and without ExpiresIn", retryAfterSeconds: 2 });
+      }
       const next: RefreshedTokens = {
         access_token: result.accessToken,
         refresh_token: result.refreshToken ?? tokens.refresh_token,
-        expires_at: nowSeconds + result.expiresInSeconds,
-        issued_at: nowSeconds,
+        expires_at: expiresAt,
+        issued_at: Math.min(nowSeconds, expiresAt),
       };
       if (result.idToken) next.id_token = result.idToken;
       metrics.refreshes.inc({ outcome: "ok" });
-      log.info({ user: tokens.cognito_sub, rotated: result.refreshToken !== undefined, expiresIn: result.expiresInSeconds }, "tokens refreshed");
+      log.info({ user: tokens.cognito_sub, rotated: result.refreshToken !== undefined, expiresIn: expiresAt - nowSeconds }, "tokens refreshed");
       return next;
     } catch (error) {
       metrics.refreshes.inc({ outcome: (error as { code?: string }).code ?? "error" });
