@@ -9,11 +9,13 @@ import type { Faults, Operation } from "./faults.js";
 import { errorPage, loginPage } from "./login-page.js";
 import { safeEqual } from "./secrets.js";
 import type { Store } from "./store.js";
+import type { Variants } from "./variants.js";
 
 export interface AuthorizeContext {
   store: Store;
   clock: Clock;
   faults: Faults;
+  variants: Variants;
   authCodeTtlSeconds: number;
 }
 
@@ -102,7 +104,8 @@ export function authorizeRoutes(ctx: AuthorizeContext): Router {
         redirectUri: params.redirect_uri,
         scopes: params.scope.split(" ").filter(Boolean),
         codeChallenge: params.code_challenge,
-        nonce: params.nonce,
+        // cognito-local drops it: the ID token then has no nonce claim.
+        nonce: ctx.variants.idTokenNonce ? params.nonce : undefined,
         authTime: Math.floor(ctx.clock.now() / 1000),
       },
       ctx.authCodeTtlSeconds,

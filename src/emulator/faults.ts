@@ -47,6 +47,11 @@ export interface FaultSpec {
   delayMs?: number;
   /** Destroy the socket without answering. */
   drop?: boolean;
+  /**
+   * Carry out the call (a refresh rotates, a revocation revokes), then destroy
+   * the socket instead of answering: Cognito did the work, its answer was lost.
+   */
+  dropAnswer?: boolean;
   /** Answer 200 with a body that is not valid JSON. */
   malformed?: boolean;
   /** How many calls it applies to; default: until cleared. */
@@ -85,6 +90,13 @@ export class Faults {
       if (req.socket.destroyed) return true;
     }
     const api = API_OPERATIONS.includes(op);
+    if (fault.dropAnswer) {
+      res.end = (() => {
+        req.socket.destroy();
+        return res;
+      }) as Response["end"];
+      return false;
+    }
     if (fault.drop) {
       req.socket.destroy();
       return true;

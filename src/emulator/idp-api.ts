@@ -14,6 +14,7 @@ import type { EmulatorClient } from "./index.js";
 import { AMZ_JSON, writeAwsError } from "./responses.js";
 import { computeSecretHash, safeEqual } from "./secrets.js";
 import type { Store } from "./store.js";
+import { secretMismatchMessage, type Variants } from "./variants.js";
 
 const TARGET_PREFIX = "AWSCognitoIdentityProviderService.";
 
@@ -29,10 +30,10 @@ function required(body: Body, name: string): string {
   return value;
 }
 
-function authenticationResult(tokens: IssuedTokens): Record<string, unknown> {
+function authenticationResult(tokens: IssuedTokens, variants: Variants): Record<string, unknown> {
   return {
     AccessToken: tokens.accessToken,
-    ExpiresIn: tokens.expiresIn,
+    ...(variants.apiExpiresIn ? { ExpiresIn: tokens.expiresIn } : {}),
     ...(tokens.idToken ? { IdToken: tokens.idToken } : {}),
     ...(tokens.refreshToken ? { RefreshToken: tokens.refreshToken } : {}),
     TokenType: "Bearer",
@@ -40,10 +41,10 @@ function authenticationResult(tokens: IssuedTokens): Record<string, unknown> {
 }
 
 /** Cognito's messages for a client with a secret that sent none, or a wrong one. */
-function checkClientSecret(client: EmulatorClient, given: string | undefined, verify: (secret: string) => boolean): void {
+function checkClientSecret(client: EmulatorClient, given: string | undefined, verify: (secret: string) => boolean, variants: Variants): void {
   if (client.clientSecret === undefined) return;
   if (given === undefined) throw new GrantError("NotAuthorizedException", `Client ${client.clientId} is configured for secret but secret was not received`);
-  if (!verify(client.clientSecret)) throw new GrantError("NotAuthorizedException", `Unable to verify secret hash for client ${client.clientId}`);
+  if (!verify(client.clientSecret)) throw new GrantError("NotAuthorizedException", secretMismatchMessage(variants, client.clientId));
 }
 
 function parseBody(text: unknown): Body {
@@ -56,7 +57,7 @@ function parseBody(text: unknown): Body {
   throw new GrantError("SerializationException", "Start of structure or map found where not expected.");
 }
 
-export function idpApi(store: Store, grants: Grants, faults: Faults): Router {
+export function idpApi(store: Store, grants: Grants, faults: Faults, variants: Variants): Router {
   const router = Router();
 
   async function initiateAuth(body: Body, client: EmulatorClient): Promise<Body> {
@@ -73,21 +74,23 @@ export function idpApi(store: Store, grants: Grants, faults: Faults): Router {
     if (!record || record.clientId !== client.clientId) throw new GrantError("NotAuthorizedException", "Invalid Refresh Token.");
     const given = str(params.SECRET_HASH);
     // SECRET_HASH is keyed on the user's Cognito username (cognito:username), never the email.
-    checkClientSecret(client, given, (secret) => safeEqual(given!, computeSecretHash(record.username, client.clientId, secret)));
-    return { AuthenticationResult: authenticationResult(await grants.refresh(refreshToken, client, false)), ChallengeParameters: {} };
+    checkClientSecret(client, given, (secret) => safeEqual(given!, computeSecretHash(record.username, client.clientId, secret)), variants);
+    return { AuthenticationResult: authenticationResult(await grants.refresh(refreshToken, client, false), variants), ChallengeParameters: {} };
   }
 
   async function getTokensFromRefreshToken(body: Body, client: EmulatorClient): Promise<Body> {
     const refreshToken = required(body, "RefreshToken");
     const given = str(body.ClientSecret);
-    checkClientSecret(client, given, (secret) => safeEqual(given!, secret));
-    return { AuthenticationResult: authenticationResult(await grants.refresh(refreshToken, client, client.rotation?.enabled === true)) };
+    checkClientSecret(client, given, (secret) => safeEqual(given!, secret), variants);
+    return { AuthenticationResult: authenticationResult(await grants.refresh(refreshToken, client, client.rotation?.enabled === true), variants) };
   }
 
   function revokeToken(body: Body, client: EmulatorClient): Body {
     const token = required(body, "Token");
     const given = str(body.ClientSecret);
-    checkClientSecret(client, given, (secret) => safeEqual(given!, secret));
+    checkClientSecret(client, given, (secret) => safeEqual(given!, secret), variants);
+    // The exact message is not documented; the exception is (API_RevokeToken: "isn't enabled for the user pool client").
+    if (client.tokenRevocation === false) throw new GrantError("UnsupportedOperationException", "Token revocation is not enabled for this app client.");
     if (token.split(".").length === 3) throw new GrantError("UnsupportedTokenTypeException", "Only refresh tokens can be revoked.");
     const record = store.refreshTokens.get(token);
     if (record && record.clientId !== client.clientId) throw new GrantError("UnauthorizedException", "The token was not issued to this client.");

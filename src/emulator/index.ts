@@ -15,9 +15,10 @@ import { idpApi } from "./idp-api.js";
 import { oauthRoutes } from "./oauth-routes.js";
 import { Store, type RefreshState } from "./store.js";
 import { createSigningKeys, TokenMinter } from "./tokens.js";
+import { DEFAULT_VARIANTS, type Variants } from "./variants.js";
 
 export { computeSecretHash } from "./secrets.js";
-export type { FaultSpec, Operation, RefreshState };
+export type { FaultSpec, Operation, RefreshState, Variants };
 
 export interface EmulatorUser {
   /** cognito:username; a UUID in email-as-username pools, equal to sub. */
@@ -40,6 +41,8 @@ export interface EmulatorClient {
   rotation?: { enabled: boolean; gracePeriodSeconds?: number };
   /** Resource-server scopes allowed for client_credentials, e.g. "reports/read". */
   clientCredentialsScopes?: string[];
+  /** `EnableTokenRevocation` of the app client; default true, as for clients created since 2021. */
+  tokenRevocation?: boolean;
 }
 
 export interface EmulatorOptions {
@@ -63,6 +66,8 @@ export interface EmulatorOptions {
   authCodeTtlSeconds?: number;
   /** Initial clock, epoch ms; default Date.now(). */
   now?: number;
+  /** Which of Cognito's (or cognito-local's) answers to give where there are several; see variants.ts. */
+  variants?: Partial<Variants>;
 }
 
 export interface Emulator {
@@ -79,6 +84,8 @@ export interface Emulator {
   /** Applies `spec` to the next `spec.times` calls of `op` (default: until clearFaults()); replaces a pending fault of `op`. */
   fault(op: Operation, spec: FaultSpec): void;
   clearFaults(): void;
+  /** Switches some of the answers where Cognito has several (see variants.ts), from the next request on. */
+  setVariants(variants: Partial<Variants>): void;
   /** What a test needs to assert on revocation and rotation. */
   refreshTokenState(refreshToken: string): RefreshState;
   addUser(user: EmulatorUser): void;
@@ -103,6 +110,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const clock = createClock(options.now);
   const store = new Store(clock);
   const faults = new Faults();
+  const variants: Variants = { ...DEFAULT_VARIANTS, ...options.variants };
   const keys = await createSigningKeys();
   const minter = new TokenMinter(keys, clock, options.accessTokenTtlSeconds ?? 3600, options.idTokenTtlSeconds ?? 3600);
   for (const user of options.users ?? []) store.addUser(user);
@@ -124,8 +132,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     res.setHeader("x-amzn-RequestId", randomUUID());
     next();
   });
-  app.use(idpApi(store, grants, faults));
-  app.use(oauthRoutes({ url, issuer, poolId, store, grants, minter, keys, clock, faults, authCodeTtlSeconds: options.authCodeTtlSeconds ?? 300 }));
+  app.use(idpApi(store, grants, faults, variants));
+  app.use(oauthRoutes({ url, issuer, poolId, store, grants, minter, keys, clock, faults, variants, authCodeTtlSeconds: options.authCodeTtlSeconds ?? 300 }));
   // Silent: the emulator runs inside tests; an unexpected error is a 500, never a stack trace on stderr.
   app.use((_error: unknown, _req: Request, res: Response, _next: NextFunction) => {
     if (!res.headersSent) res.status(500).json({ error: "server_error" });
@@ -148,6 +156,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     resetCalls: () => faults.resetCalls(),
     fault: (op, spec) => faults.set(op, spec),
     clearFaults: () => faults.clear(),
+    setVariants: (changes) => void Object.assign(variants, changes),
     refreshTokenState: (token) => store.refreshState(token),
     addUser: (user) => store.addUser(user),
     addClient: (client) => store.addClient(client),

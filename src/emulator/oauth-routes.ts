@@ -9,6 +9,7 @@ import { authorizeRoutes } from "./authorize.js";
 import { authenticateClient } from "./client-auth.js";
 import type { Clock } from "./clock.js";
 import type { Faults, Operation } from "./faults.js";
+import type { Variants } from "./variants.js";
 import type { Grants } from "./grants.js";
 import { errorPage } from "./login-page.js";
 import { writeOAuthError } from "./responses.js";
@@ -26,6 +27,7 @@ export interface OAuthContext {
   keys: SigningKeys;
   clock: Clock;
   faults: Faults;
+  variants: Variants;
   authCodeTtlSeconds: number;
 }
 

@@ -12,6 +12,7 @@ import { writeOAuthError } from "./responses.js";
 import { s256, safeEqual } from "./secrets.js";
 import type { Store } from "./store.js";
 import type { TokenMinter } from "./tokens.js";
+import type { Variants } from "./variants.js";
 
 export interface TokenEndpointContext {
   issuer: string;
@@ -19,6 +20,7 @@ export interface TokenEndpointContext {
   grants: Grants;
   minter: TokenMinter;
   faults: Faults;
+  variants: Variants;
 }
 
 type Body = Record<string, unknown>;
@@ -33,18 +35,18 @@ function operationOf(grantType: string | undefined): Operation {
   return "token:authorization_code";
 }
 
-function tokenBody(tokens: IssuedTokens): Record<string, unknown> {
+function tokenBody(tokens: IssuedTokens, variants: Variants): Record<string, unknown> {
   return {
     ...(tokens.idToken ? { id_token: tokens.idToken } : {}),
     access_token: tokens.accessToken,
     ...(tokens.refreshToken ? { refresh_token: tokens.refreshToken } : {}),
-    expires_in: tokens.expiresIn,
+    expires_in: variants.tokenEndpointExpiresIn ?? tokens.expiresIn,
     token_type: "Bearer",
   };
 }
 
 export function tokenEndpoint(ctx: TokenEndpointContext): Router {
-  const { store, grants, minter, faults } = ctx;
+  const { store, grants, minter, faults, variants } = ctx;
   const router = Router();
 
   async function authorizationCode(body: Body, client: EmulatorClient): Promise<IssuedTokens> {
@@ -75,7 +77,7 @@ export function tokenEndpoint(ctx: TokenEndpointContext): Router {
     const scopes = requested.length > 0 ? [...new Set(requested)] : allowed;
     if (scopes.some((s) => !allowed.includes(s))) throw new OAuthError("invalid_scope");
     const accessToken = await minter.clientToken(ctx.issuer, client.clientId, scopes);
-    return { access_token: accessToken, expires_in: minter.accessTtlSeconds, token_type: "Bearer" };
+    return { access_token: accessToken, expires_in: variants.tokenEndpointExpiresIn ?? minter.accessTtlSeconds, token_type: "Bearer" };
   }
 
   router.post("/oauth2/token", express.urlencoded({ extended: false }), async (req: Request, res: Response) => {
@@ -87,8 +89,8 @@ export function tokenEndpoint(ctx: TokenEndpointContext): Router {
     if (!client) return writeOAuthError(res, "invalid_client");
     try {
       let answer: Record<string, unknown>;
-      if (grantType === "authorization_code") answer = tokenBody(await authorizationCode(body, client));
-      else if (grantType === "refresh_token") answer = tokenBody(await refreshToken(body, client));
+      if (grantType === "authorization_code") answer = tokenBody(await authorizationCode(body, client), variants);
+      else if (grantType === "refresh_token") answer = tokenBody(await refreshToken(body, client), variants);
       else if (grantType === "client_credentials") answer = await clientCredentials(body, client);
       else return writeOAuthError(res, grantType ? "unsupported_grant_type" : "invalid_request");
       res.setHeader("Cache-Control", "no-store").json(answer);
