@@ -7,6 +7,7 @@ import express, { type Express, type RequestHandler } from "express";
 import { createAuthConfig } from "./auth/auth-config.js";
 import { createClientCredentials } from "./cognito/client-credentials.js";
 import { createRevocations, type Revocations } from "./auth/revocations.js";
+import { createRefreshTokenRevoker } from "./auth/revoke-refresh-token.js";
 import { createSessionCodec } from "./auth/session-codec.js";
 import { createSessionStore, sessionCookieName, type SessionStore } from "./auth/session-store.js";
 import type { CognitoGateway } from "./cognito/cognito-gateway.js";
@@ -115,17 +116,18 @@ export async function createApp(deps: AppDeps): Promise<BffApp> {
     maxAgeSeconds: config.sessionMaxAgeSeconds,
     now,
   });
+  const revokeRefreshToken = createRefreshTokenRevoker({ cognito, log, metrics });
   const revocations = await createRevocations({
     now,
     ttlSeconds: config.sessionMaxAgeSeconds,
     log,
-    revokeRefreshToken: (refreshToken) => cognito.revokeToken(refreshToken),
+    revokeRefreshToken,
     ...(redis ? { redis } : {}),
   });
   const sessions = createSessionStore(codec, { secure, now }, undefined, revocations);
   const coordinator = createCoordinator(config, log, metrics, now, redis);
   const refresher = createTokenRefresher({ cognito, coordinator, now, skewSeconds: config.refreshSkewSeconds, log, metrics });
-  const authConfig = createAuthConfig({ config, cognito, refresher, log, now, revocations });
+  const authConfig = createAuthConfig({ config, refresher, revokeRefreshToken, log, now, revocations });
 
   const app = express();
   app.disable("x-powered-by");
@@ -144,6 +146,7 @@ export async function createApp(deps: AppDeps): Promise<BffApp> {
   mountTokenRoutes(app, { sessions, refresher, includeIdToken: config.includeIdToken, now, guard });
   const readiness = createReadiness({
     issuer: config.cognito.issuer,
+    domain: config.cognito.domain,
     ...deps.readiness,
     ...(redis ? { pingRedis: () => redis.redis.ping() } : {}),
     onResult: (dependency, up) => metrics.dependencyUp.set({ dependency }, up ? 1 : 0),

@@ -57,3 +57,17 @@ export function createLogger({ level, destination }: LoggerOptions): Logger {
     destination ?? stdoutDestination(),
   );
 }
+
+/**
+ * Foreign text (an error message from a library or Cognito) made fit for a log
+ * line: every run that could be a token, an authorization code or a cookie
+ * value (24 or more base64url/JWT characters; a UUID is 36) is replaced, line
+ * breaks are folded, and the result is at most `max` characters.
+ */
+export function loggableText(text: string, max = 200): string {
+  return text
+    .replace(/[\w+/=.-]{24,}/g, "[redacted]")
+    .replace(/\s+/g, " ")
+    .trim()
+    .slice(0, max);
+}

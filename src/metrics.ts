@@ -22,6 +22,8 @@ export interface Metrics {
   readonly httpRequests: Histogram<"route" | "method" | "status">;
   /** Failed Cognito API calls by operation and error code (the SDK error name). */
   readonly cognitoErrors: Counter<"operation" | "code">;
+  /** Refresh tokens Cognito did not revoke, by reason (`sign-out`, `admin-revocation`) and error code. */
+  readonly revocationFailures: Counter<"reason" | "code">;
   /** Relayed requests by upstream name and answer class (`2xx`…`5xx`, or `error`/`timeout` when none came). */
   readonly upstreamRequests: Counter<"upstream" | "status_class">;
   /** Time an upstream took to answer a relayed request, by upstream name. */
@@ -80,6 +82,12 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
       name: "bff_cognito_errors_total",
       help: "Failed Cognito API calls, by operation and error code",
       labelNames: ["operation", "code"],
+      registers: [registry],
+    }),
+    revocationFailures: new Counter({
+      name: "bff_revocation_failures_total",
+      help: "Refresh tokens that Cognito did not revoke (they stay valid until they expire), by reason (sign-out, admin-revocation) and error code",
+      labelNames: ["reason", "code"],
       registers: [registry],
     }),
     upstreamRequests: new Counter({

@@ -6,17 +6,19 @@ import type { ExpressAuthConfig } from "@auth/express";
 import Cognito from "@auth/express/providers/cognito";
 import { decodeJwt } from "jose";
 import type { Config } from "../config.js";
-import type { CognitoGateway } from "../cognito/cognito-gateway.js";
+import { accessTokenExpiry } from "../cognito/token-expiry.js";
 import { isBffError } from "../errors.js";
-import type { Logger } from "../log.js";
+import { loggableText, type Logger } from "../log.js";
 import type { TokenRefresher } from "../refresh/token-refresher.js";
 import type { RevocationCheck } from "./revocations.js";
+import type { RevokeRefreshToken } from "./revoke-refresh-token.js";
 import { toSessionPayload, type SessionTokens } from "./session-payload.js";
 
 export interface AuthConfigDeps {
   config: Config;
-  cognito: CognitoGateway;
   refresher: TokenRefresher;
+  /** Revokes the refresh token at Cognito at sign-out; logs and counts a failure. */
+  revokeRefreshToken: RevokeRefreshToken;
   log: Logger;
   /** Epoch milliseconds. */
   now: () => number;
@@ -29,6 +31,9 @@ export interface SignInAccount {
   access_token?: string;
   id_token?: string;
   refresh_token?: string;
+  /** The token endpoint's lifetime, seconds (Auth.js passes the whole token response). */
+  expires_in?: number | string;
+  /** Auth.js's `Date.now() / 1000 + expires_in`: absolute, on Auth.js's own clock. */
   expires_at?: number;
   providerAccountId?: string;
 }
@@ -38,11 +43,19 @@ function stringClaim(claims: Record<string, unknown>, name: string): string | un
   return typeof value === "string" && value.length > 0 ? value : undefined;
 }
 
+/** The token response's lifetime in seconds: `expires_in`, or Auth.js's absolute `expires_at` turned back into one. */
+function signInLifetime(account: SignInAccount): number | undefined {
+  const expiresIn = Number(account.expires_in);
+  if (account.expires_in !== undefined && Number.isFinite(expiresIn) && expiresIn > 0) return expiresIn;
+  if (typeof account.expires_at === "number") return account.expires_at - Math.floor(Date.now() / 1000);
+  return undefined;
+}
+
 /**
- * The session fields stored at sign-in. `expires_at` is `account.expires_at`
- * (already absolute epoch seconds, never added to `Date.now()`), or the access
- * token's own `exp` where the response carried no lifetime. The username for
- * SECRET_HASH is `cognito:username` (the access token's `username`), not the email.
+ * The session fields stored at sign-in. `expires_at` is the access token's own
+ * `exp`, or earlier where the token response's `expires_in` says so (never
+ * `expires_at` added to `Date.now()` again). The username for SECRET_HASH is
+ * `cognito:username` (the access token's `username`), not the email.
  * @throws {Error} when Cognito's answer lacks what a refreshable session needs.
  */
 export function sessionTokensFromSignIn(
@@ -54,7 +67,7 @@ export function sessionTokensFromSignIn(
   if (!access_token || !refresh_token) throw new Error("Cognito sign-in returned no access or refresh token");
   const accessClaims = decodeJwt(access_token) as Record<string, unknown>;
   const idClaims = profile ?? (id_token ? (decodeJwt(id_token) as Record<string, unknown>) : {});
-  const expiresAt = typeof account.expires_at === "number" ? account.expires_at : accessClaims.exp;
+  const expiresAt = accessTokenExpiry(access_token, signInLifetime(account), nowSeconds);
   const username = stringClaim(idClaims, "cognito:username") ?? stringClaim(accessClaims, "username");
   const sub = stringClaim(idClaims, "sub") ?? stringClaim(accessClaims, "sub") ?? account.providerAccountId;
   if (typeof expiresAt !== "number" || !username || !sub) {
@@ -97,11 +110,40 @@ export function isAllowedRedirect(url: string, config: Config): boolean {
   return false;
 }
 
+/** Errors in a cause chain worth following; Auth.js's own are seldom deeper than three. */
+const MAX_CAUSES = 5;
+
+/**
+ * Why Auth.js failed, for the log: the name and message of each error in the
+ * cause chain, e.g. `CallbackRouteError <- OperationProcessingError: unexpected
+ * ID Token "nonce" claim value`. Auth.js wraps the original error as
+ * `cause.err`, next to fields that hold claims and tokens; only Error names and
+ * messages are read, and every token-like run in them is redacted.
+ */
+export function authjsErrorChain(error: unknown): string {
+  const parts: string[] = [];
+  let current: unknown = error;
+  for (let depth = 0; depth < MAX_CAUSES && current instanceof Error; depth++) {
+    const message = loggableText(current.message.replace(/\.?\s*Read more at https:\/\/errors\.authjs\.dev\S*/, ""));
+    parts.push(message ? `${current.name}: ${message}` : current.name);
+    const cause: unknown = current.cause;
+    current = cause instanceof Error ? cause : (cause as { err?: unknown } | undefined)?.err;
+  }
+  return parts.join(" <- ");
+}
+
 /** Auth.js errors caused by what the client sent (logged at warn; the client gets a 4xx or a redirect). */
 const AUTHJS_CLIENT_ERRORS = new Set(["JWTSessionError", "MissingCSRF", "InvalidCheck", "UnknownAction", "InvalidCallbackUrl"]);
 
-export function createAuthConfig({ config, cognito, refresher, log, now, revocations }: AuthConfigDeps): ExpressAuthConfig {
+export function createAuthConfig({ config, refresher, revokeRefreshToken, log, now, revocations }: AuthConfigDeps): ExpressAuthConfig {
   const { cognito: c } = config;
+  const warned = new Set<string>();
+  // With COGNITO_DOMAIN every endpoint Auth.js calls is explicit, so it never fetches
+  // `${issuer}/.well-known/openid-configuration` (signin fetches it only without an
+  // authorization URL, the callback only without a token/userinfo URL). Its ID token
+  // check needs no JWKS: the token comes straight from the token endpoint (OIDC Core
+  // 3.1.3.7), so only iss/aud/exp/iat/sub (and nonce) are checked. userInfo is never
+  // called for this OIDC provider; it only completes the set of explicit endpoints.
   const hostedUi = c.domain
     ? {
         authorization: { url: `${c.domain}/oauth2/authorize`, params: { scope: c.scopes.join(" ") } },
@@ -121,7 +163,8 @@ export function createAuthConfig({ config, cognito, refresher, log, now, revocat
         clientId: c.clientId,
         clientSecret: c.clientSecret ?? "",
         issuer: c.issuer,
-        checks: ["pkce", "state", "nonce"],
+        // Without nonce (COGNITO_NONCE_CHECK=false, emulators that do not echo it) PKCE and state remain.
+        checks: c.nonceCheck ? ["pkce", "state", "nonce"] : ["pkce", "state"],
         client: { token_endpoint_auth_method: c.tokenAuthMethod },
         ...hostedUi,
       }),
@@ -166,22 +209,20 @@ export function createAuthConfig({ config, cognito, refresher, log, now, revocat
       async signOut(message) {
         const session = "token" in message ? toSessionPayload(message.token) : null;
         if (!session) return;
-        try {
-          await cognito.revokeToken(session.refresh_token);
-          log.info({ user: session.cognito_sub }, "refresh token revoked at sign-out");
-        } catch (error) {
-          log.warn({ user: session.cognito_sub, detail: isBffError(error) ? error.logDetail : "unknown" }, "revocation at sign-out failed");
-        }
+        await revokeRefreshToken(session.refresh_token, { user: session.cognito_sub, reason: "sign-out" });
       },
     },
     logger: {
       error(error) {
         // A tampered or stale cookie, a missing CSRF token or a bad check is the client's input, not our failure.
         const level = AUTHJS_CLIENT_ERRORS.has(error.name) ? "warn" : "error";
-        log[level]({ authjs: error.name, message: error.message }, "Auth.js error");
+        log[level]({ authjs: error.name, reason: authjsErrorChain(error) }, "Auth.js error");
       },
       warn(code) {
-        log.warn({ authjs: code }, "Auth.js warning");
+        // Some warnings (env-url-basepath-redundant) come with every request: once per process is enough.
+        if (warned.has(code)) return;
+        warned.add(code);
+        log.warn({ authjs: code }, "Auth.js warning (logged once)");
       },
       debug() {
         // Auth.js debug output contains tokens; never forwarded.

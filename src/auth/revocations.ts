@@ -23,6 +23,7 @@ import type { Redis } from "ioredis";
 import { LRUCache } from "lru-cache";
 import { BffError } from "../errors.js";
 import type { Logger } from "../log.js";
+import type { RevokeRefreshToken } from "./revoke-refresh-token.js";
 import type { SessionPayload } from "./session-payload.js";
 
 export interface RevocationCheck {
@@ -53,8 +54,8 @@ export interface RevocationsOptions {
   /** How long a revocation is kept: the session max age. */
   ttlSeconds: number;
   log: Logger;
-  /** Best-effort revocation of a revoked session's refresh token at Cognito. */
-  revokeRefreshToken: (refreshToken: string) => Promise<void>;
+  /** Best-effort revocation of a revoked session's refresh token at Cognito (it logs and counts the outcome). */
+  revokeRefreshToken: RevokeRefreshToken;
   redis?: { redis: Redis; subscriber: Redis; keyPrefix: string };
   /** Default 30 s. */
   resyncIntervalMs?: number;
@@ -116,10 +117,7 @@ export async function createRevocations(options: RevocationsOptions): Promise<Re
     const key = createHash("sha256").update(refreshToken).digest("base64url");
     if (revokedAtCognito.has(key)) return;
     revokedAtCognito.set(key, true);
-    options.revokeRefreshToken(refreshToken).then(
-      () => log.info({ user: sub }, "refresh token of a revoked session revoked at Cognito"),
-      (error: unknown) => log.warn({ user: sub, detail: (error as BffError)?.logDetail ?? "unknown" }, "revoking a revoked session's refresh token failed"),
-    );
+    void options.revokeRefreshToken(refreshToken, { user: sub, reason: "admin-revocation" });
   }
 
   async function resync(): Promise<void> {

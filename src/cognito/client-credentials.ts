@@ -9,6 +9,7 @@
 import { request, type Dispatcher } from "undici";
 import type { TokenAuthMethod } from "../config.js";
 import { BffError } from "../errors.js";
+import { accessTokenExpiry } from "./token-expiry.js";
 
 export interface ClientCredentialsOptions {
   /** `${COGNITO_DOMAIN}/oauth2/token`. */
@@ -37,9 +38,23 @@ interface CachedToken {
   renewAt: number;
 }
 
+interface CachedFailure {
+  error: BffError;
+  /** Epoch ms until which the failure answers instead of Cognito. */
+  until: number;
+  /** Failures in a row (the backoff doubles with each). */
+  streak: number;
+}
+
 /** Renew this long before expiry (capped at half of the token's lifetime). */
 const RENEW_MARGIN_SECONDS = 60;
 const RETRY_AFTER_SECONDS = 5;
+const FAILURE_BACKOFF_MS = { first: 1000, max: 30_000 } as const;
+
+/** How long the `streak`-th failure in a row is remembered. */
+export function failureBackoffMs(streak: number): number {
+  return Math.min(FAILURE_BACKOFF_MS.max, FAILURE_BACKOFF_MS.first * 2 ** Math.max(0, streak - 1));
+}
 
 /** application/x-www-form-urlencoded, as RFC 6749 section 2.3.1 asks for Basic credentials. */
 function formEncode(value: string): string {
@@ -75,6 +90,10 @@ export function processClientCredentialsResponse(status: number, body: unknown):
     // invalid_client, unauthorized_client, invalid_scope: only a configuration change fixes these.
     throw new BffError("internal_error", { logDetail: `client_credentials refused by Cognito: ${error.replace(/[^\w.-]/g, "").slice(0, 64)}` });
   }
+  if (status === 403 || status === 404 || status === 405) {
+    // No token endpoint there: a Hosted UI domain that is not this pool's, or a path that is not Cognito's.
+    throw new BffError("internal_error", { logDetail: `client_credentials: HTTP ${status} from the token endpoint; check COGNITO_DOMAIN (the pool's Hosted UI domain)` });
+  }
   if (status !== 200) {
     throw new BffError("temporarily_unavailable", { logDetail: `client_credentials: Cognito answered ${status}`, retryAfterSeconds: RETRY_AFTER_SECONDS });
   }
@@ -89,7 +108,27 @@ export function processClientCredentialsResponse(status: number, body: unknown):
 export function createClientCredentials(options: ClientCredentialsOptions): ClientCredentials {
   const { tokenUrl, now, timeoutMs, dispatcher } = options;
   const cache = new Map<string, CachedToken>();
+  const failures = new Map<string, CachedFailure>();
   const inFlight = new Map<string, Promise<string>>();
+
+  function rememberFailure(key: string, error: unknown): never {
+    const bff = error instanceof BffError ? error : new BffError("temporarily_unavailable", { retryAfterSeconds: RETRY_AFTER_SECONDS, cause: error });
+    const streak = (failures.get(key)?.streak ?? 0) + 1;
+    failures.set(key, { error: bff, until: now() + failureBackoffMs(streak), streak });
+    throw bff;
+  }
+
+  /** The remembered failure, while its backoff lasts; a 503 says when to try again. */
+  function recentFailure(key: string): BffError | undefined {
+    const failure = failures.get(key);
+    if (!failure || now() >= failure.until) return undefined;
+    const { error } = failure;
+    if (error.code !== "temporarily_unavailable") return error;
+    return new BffError("temporarily_unavailable", {
+      logDetail: `${error.logDetail ?? "client_credentials failed"} (remembered)`,
+      retryAfterSeconds: Math.max(1, Math.ceil((failure.until - now()) / 1000)),
+    });
+  }
 
   async function fetchToken(key: string, scopes: readonly string[]): Promise<string> {
     const { body, headers } = clientCredentialsRequest(options, scopes);
@@ -114,8 +153,12 @@ export function createClientCredentials(options: ClientCredentialsOptions): Clie
       });
     }
     const { accessToken, expiresInSeconds } = processClientCredentialsResponse(status, answer);
-    const margin = Math.min(RENEW_MARGIN_SECONDS, expiresInSeconds / 2);
-    cache.set(key, { accessToken, renewAt: now() + (expiresInSeconds - margin) * 1000 });
+    failures.delete(key);
+    // The token's own exp wins over a larger expires_in (token-expiry.ts).
+    const nowSeconds = now() / 1000;
+    const lifetime = (accessTokenExpiry(accessToken, expiresInSeconds, nowSeconds) ?? nowSeconds + expiresInSeconds) - nowSeconds;
+    const margin = Math.min(RENEW_MARGIN_SECONDS, lifetime / 2);
+    cache.set(key, { accessToken, renewAt: now() + (lifetime - margin) * 1000 });
     return accessToken;
   }
 
@@ -125,9 +168,13 @@ export function createClientCredentials(options: ClientCredentialsOptions): Clie
       const key = sorted.join(" ");
       const cached = cache.get(key);
       if (cached && now() < cached.renewAt) return Promise.resolve(cached.accessToken);
+      const failed = recentFailure(key);
+      if (failed) return Promise.reject(failed);
       let pending = inFlight.get(key);
       if (!pending) {
-        pending = fetchToken(key, sorted).finally(() => inFlight.delete(key));
+        pending = fetchToken(key, sorted)
+          .catch((error: unknown) => rememberFailure(key, error))
+          .finally(() => inFlight.delete(key));
         inFlight.set(key, pending);
       }
       return pending;

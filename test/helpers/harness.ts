@@ -12,6 +12,7 @@ import { createCognitoGateway } from "../../src/cognito/cognito-gateway.js";
 import { loadConfig, type Config } from "../../src/config.js";
 import { startEmulator, type Emulator, type EmulatorClient, type EmulatorOptions } from "../../src/emulator/index.js";
 import { createLogger } from "../../src/log.js";
+import { createMetrics, observeCognitoCalls } from "../../src/metrics.js";
 import { createRedisClients } from "../../src/redis.js";
 import { CookieJar, parseForm } from "./cookie-jar.js";
 
@@ -87,9 +88,11 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     });
     const logs: string[] = [];
     const log = createLogger({ level: "info", destination: { write: (line: string) => void logs.push(line) } });
-    const cognito = createCognitoGateway(config.cognito);
+    // Wired like server.ts: Cognito calls and their failures are counted.
+    const metrics = createMetrics();
+    const cognito = createCognitoGateway(config.cognito, { observe: observeCognitoCalls(metrics) });
     const redis = redisUrl ? createRedisClients({ url: redisUrl, keyPrefix: redisPrefix }) : undefined;
-    const bff = await createApp({ config, cognito, log, now: () => emu.clock.now(), ...(redis ? { redis } : {}) });
+    const bff = await createApp({ config, cognito, log, metrics, now: () => emu.clock.now(), ...(redis ? { redis } : {}) });
     server.on("request", bff.app);
     const entry: Bff = {
       url,

@@ -188,9 +188,26 @@ describe("sign-out revokes at Cognito in awkward states", () => {
     expect(res.status).toBe(302);
     expect(jar.sessionCookieNames()).toEqual([]);
     const logs = h.bff.logs.join("\n");
-    expect(logs).toContain("revocation at sign-out failed");
+    expect(logs).toContain("refresh token NOT revoked at Cognito");
     expect(logs).not.toContain(refreshToken);
     expect(logs).not.toContain(CLIENT_SECRET);
     expect(CLIENT_ID).toBeTruthy();
+  });
+
+  it("when token revocation is off on the app client, sign-out still ends the session, and the failure is an error that is counted and says how to fix it", async () => {
+    h = await startHarness({ client: { tokenRevocation: false } });
+    const jar = await signIn(h.bff.url);
+    const refreshToken = (await h.bff.bff.sessions.read(jar.header())).session!.refresh_token;
+    const res = await signOut(h.bff.url, jar);
+    expect(res.status).toBe(302);
+    expect(jar.sessionCookieNames()).toEqual([]);
+    // Cognito kept it: that is what the error line and the counter are for.
+    expect(h.emu.refreshTokenState(refreshToken)).toBe("active");
+    const line = h.bff.logs.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === "refresh token NOT revoked at Cognito: it stays valid until it expires");
+    expect(line).toMatchObject({ level: 50, reason: "sign-out", code: "UnsupportedOperationException" });
+    expect(String(line!.hint)).toContain("EnableTokenRevocation");
+    const counted = (await h.bff.bff.metrics.revocationFailures.get()).values;
+    expect(counted).toEqual([{ labels: { reason: "sign-out", code: "UnsupportedOperationException" }, value: 1 }]);
+    expect(h.bff.logs.join("\n")).not.toContain(refreshToken);
   });
 });

@@ -240,11 +240,51 @@ describe("client mode", () => {
     expect(refused.status).toBe(500);
     expect(((await refused.json()) as { error: string }).error).toBe("internal_error");
     expect(h!.bff.logs.join("\n")).toContain("client_credentials refused by Cognito: invalid_scope");
+    h!.emu.clock.advance(1); // past the remembered failure's backoff
     h!.emu.fault("token:client_credentials", { error: { code: "server_error", status: 500 } });
     const down = await api(new CookieJar(), "/api/reports/x");
     expect(down.status).toBe(503);
     expect(down.headers.get("retry-after")).toBe("5");
     expect(reports.seen).toHaveLength(0);
+  });
+
+  it.each([403, 404])("a token endpoint answering %i (a wrong COGNITO_DOMAIN) is 500, and the log names the variable", async (status) => {
+    const reports = await upstream();
+    await start({ reports: { url: reports.url, token: "client", scopes: ["reports/read"] } }, { client });
+    h!.emu.fault("token:client_credentials", { error: { code: "not_found", status }, times: 1 });
+    const res = await api(new CookieJar(), "/api/reports/x");
+    expect(res.status).toBe(500);
+    expect(((await res.json()) as { error: string }).error).toBe("internal_error");
+    expect(h!.bff.logs.join("\n")).toContain(`client_credentials: HTTP ${status} from the token endpoint; check COGNITO_DOMAIN`);
+    expect(reports.seen).toHaveLength(0);
+  });
+
+  it("failures are remembered with a doubling backoff: an outage costs one token request per backoff, not one per relayed call", async () => {
+    const reports = await upstream();
+    await start({ reports: { url: reports.url, token: "client", scopes: ["reports/read"] } }, { client });
+    h!.emu.fault("token:client_credentials", { error: { code: "server_error", status: 500 } });
+    const anonymous = new CookieJar();
+    const first = await Promise.all(Array.from({ length: 10 }, () => api(anonymous, "/api/reports/x")));
+    expect(first.map((r) => r.status)).toEqual(Array(10).fill(503));
+    expect(h!.emu.calls("token:client_credentials")).toBe(1);
+    // Inside the first backoff (1 s): answered from memory, Retry-After the time left.
+    const remembered = await api(anonymous, "/api/reports/x");
+    expect(remembered.status).toBe(503);
+    expect(remembered.headers.get("retry-after")).toBe("1");
+    expect(h!.emu.calls("token:client_credentials")).toBe(1);
+    h!.emu.clock.advance(1);
+    expect((await api(anonymous, "/api/reports/x")).status).toBe(503);
+    expect(h!.emu.calls("token:client_credentials")).toBe(2);
+    // The second failure in a row is remembered for 2 s.
+    h!.emu.clock.advance(1);
+    const doubled = await api(anonymous, "/api/reports/x");
+    expect(doubled.headers.get("retry-after")).toBe("1");
+    expect(h!.emu.calls("token:client_credentials")).toBe(2);
+    h!.emu.clearFaults();
+    h!.emu.clock.advance(1);
+    expect((await api(anonymous, "/api/reports/x")).status).toBe(200);
+    expect(h!.emu.calls("token:client_credentials")).toBe(3);
+    expect(reports.seen).toHaveLength(1);
   });
 });
 
