@@ -15,6 +15,10 @@ export type NodeEnv = "production" | "development" | "test";
 export interface CognitoConfig {
   /** `https://cognito-idp.<region>.amazonaws.com/<poolId>` (http for emulators outside production). */
   readonly issuer: string;
+  /**
+   * The pool id's region; for a pool id without one (an emulator's `local_AbC123`,
+   * only with an endpoint override) `AWS_REGION`, else {@link DEFAULT_EMULATOR_REGION}.
+   */
   readonly region: string;
   readonly userPoolId: string;
   readonly clientId: string;
@@ -25,6 +29,8 @@ export interface CognitoConfig {
   readonly endpoint: string | undefined;
   readonly tokenAuthMethod: TokenAuthMethod;
   readonly refreshTokenRotation: boolean;
+  /** Check the ID token's `nonce` at sign-in; off only for emulators that do not echo it (cognito-local). */
+  readonly nonceCheck: boolean;
   readonly scopes: readonly string[];
   /** Deadline for one refresh, all attempts included. */
   readonly timeoutMs: number;
@@ -56,6 +62,8 @@ export interface Config {
   readonly cognito: CognitoConfig;
   /** Routes of the token relay `/api/{upstream}/*`, by name. */
   readonly upstreams: Upstreams;
+  /** Settings that are valid but weaken something; logged once at start-up (never a value). */
+  readonly warnings: readonly string[];
 }
 
 /** Thrown by {@link loadConfig}; `problems` holds one line per bad variable. */
@@ -69,6 +77,13 @@ export class ConfigError extends Error {
 }
 
 const MIN_SECRET_LENGTH = 32;
+/**
+ * Region of a pool id without one (`local_AbC123`) when `AWS_REGION` is unset.
+ * Only reachable with `COGNITO_ENDPOINT` set: the SDK needs some region to sign
+ * and name requests, and an emulator ignores it; `us-east-1` is what local AWS
+ * emulators and the AWS CLI's examples assume.
+ */
+export const DEFAULT_EMULATOR_REGION = "us-east-1";
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
 const optionalString = z
@@ -148,6 +163,13 @@ const schema = z.object({
       .default("client_secret_basic"),
   ),
   COGNITO_REFRESH_TOKEN_ROTATION: booleanVar(false),
+  COGNITO_NONCE_CHECK: booleanVar(true),
+  AWS_REGION: optionalString.pipe(
+    z
+      .string()
+      .regex(/^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/, { message: "must be an AWS region such as eu-west-1" })
+      .optional(),
+  ),
   COGNITO_SCOPES: optionalString,
   COGNITO_TIMEOUT_MS: integerVar(5000, 100, 60_000),
   COGNITO_MAX_ATTEMPTS: integerVar(3, 1, 5),
@@ -159,14 +181,19 @@ type RawConfig = z.output<typeof schema>;
 /** Every environment variable the service reads (the README's configuration table is checked against it). */
 export const CONFIG_VARIABLES: readonly string[] = Object.freeze(Object.keys(schema.shape));
 
-/** The pool id is the issuer's last path segment; its prefix before `_` is the region. */
-function parseIssuer(issuer: string): { region: string; userPoolId: string } | undefined {
+/**
+ * The pool id is the issuer's last path segment. On AWS its prefix before `_`
+ * is the region (`eu-west-1_AbC123`); emulators use other prefixes
+ * (cognito-local: `local_AbC123`), and then `region` is undefined.
+ */
+function parseIssuer(issuer: string): { region: string | undefined; userPoolId: string } | undefined {
   const url = new URL(issuer);
   const userPoolId = url.pathname.replace(/\/+$/, "").split("/").pop() ?? "";
-  const match = /^([a-z]{2}(?:-[a-z]+)+-\d)_[0-9A-Za-z]+$/.exec(userPoolId);
+  const match = /^([a-z0-9-]+)_[0-9A-Za-z]+$/i.exec(userPoolId);
   if (!match?.[1]) return undefined;
+  const poolRegion = /^[a-z]{2}(?:-[a-z]+)+-\d$/.test(match[1]) ? match[1] : undefined;
   const hostRegion = /^cognito-idp\.([a-z0-9-]+)\.amazonaws\.com$/.exec(url.hostname)?.[1];
-  return { region: hostRegion ?? match[1], userPoolId };
+  return { region: poolRegion && (hostRegion ?? poolRegion), userPoolId };
 }
 
 function parseOrigins(value: string | undefined, problems: string[]): string[] {
@@ -201,8 +228,14 @@ function checkCombinations(raw: RawConfig, problems: string[]): void {
     problems.push(`AUTH_SECRET: is required (at least ${MIN_SECRET_LENGTH} random characters, e.g. \`openssl rand -base64 32\`)`);
   }
   if (!raw.COGNITO_ISSUER) problems.push("COGNITO_ISSUER: is required, e.g. https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf123");
-  else if (!parseIssuer(raw.COGNITO_ISSUER)) {
-    problems.push("COGNITO_ISSUER: must end with a user pool id such as eu-west-1_AbCdEf123");
+  else {
+    const parsed = parseIssuer(raw.COGNITO_ISSUER);
+    if (!parsed) problems.push("COGNITO_ISSUER: must end with a user pool id such as eu-west-1_AbCdEf123");
+    else if (!parsed.region && !raw.COGNITO_ENDPOINT) {
+      problems.push(
+        "COGNITO_ISSUER, COGNITO_ENDPOINT: a user pool id without a region (an emulator's, such as local_AbC123) needs COGNITO_ENDPOINT, the emulator's API endpoint; on AWS the pool id starts with its region (eu-west-1_AbCdEf123)",
+      );
+    }
   }
   if (!raw.COGNITO_CLIENT_ID) problems.push("COGNITO_CLIENT_ID: is required");
   else if (!/^[\w+]+$/.test(raw.COGNITO_CLIENT_ID)) problems.push("COGNITO_CLIENT_ID: must contain only letters, digits, _ and +");
@@ -240,7 +273,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
 
   // Checked above; the non-null assertions only restate checkCombinations.
   const issuer = raw.COGNITO_ISSUER!.replace(/\/+$/, "");
-  const { region, userPoolId } = parseIssuer(issuer)!;
+  const { region: poolRegion, userPoolId } = parseIssuer(issuer)!;
+  // The pool's own region wins over AWS_REGION (the deployment's region, which may differ).
+  const region = poolRegion ?? raw.AWS_REGION ?? DEFAULT_EMULATOR_REGION;
   const clientSecret = raw.COGNITO_CLIENT_SECRET;
   const authSecrets = [raw.AUTH_SECRET_3, raw.AUTH_SECRET_2, raw.AUTH_SECRET_1, raw.AUTH_SECRET].filter(
     (s): s is string => s !== undefined,
@@ -257,10 +292,16 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     endpoint: raw.COGNITO_ENDPOINT?.replace(/\/+$/, ""),
     tokenAuthMethod: clientSecret ? raw.COGNITO_TOKEN_AUTH_METHOD : "none",
     refreshTokenRotation: raw.COGNITO_REFRESH_TOKEN_ROTATION,
+    nonceCheck: raw.COGNITO_NONCE_CHECK,
     scopes: Object.freeze((raw.COGNITO_SCOPES ?? "openid email profile").split(/[\s,]+/).filter(Boolean)),
     timeoutMs: raw.COGNITO_TIMEOUT_MS,
     maxAttempts: raw.COGNITO_MAX_ATTEMPTS,
   });
+
+  const warnings: string[] = [];
+  if (!raw.COGNITO_NONCE_CHECK) {
+    warnings.push("COGNITO_NONCE_CHECK is false: ID tokens are accepted without a nonce (meant for emulators such as cognito-local; PKCE and state still protect the sign-in)");
+  }
 
   return Object.freeze({
     nodeEnv: raw.NODE_ENV,
@@ -279,5 +320,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     adminSecret: raw.ADMIN_SECRET,
     cognito,
     upstreams,
+    warnings: Object.freeze(warnings),
   });
 }

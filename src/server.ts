@@ -89,6 +89,7 @@ export interface StartOptions {
 export async function startServer(env: Record<string, string | undefined>, options: StartOptions = {}): Promise<RunningServer> {
   const config = loadConfig(env);
   const log = createLogger({ level: config.logLevel });
+  for (const warning of config.warnings) log.warn(warning);
   const metrics = createMetrics({ processMetrics: true });
   const cognito = createCognitoGateway(config.cognito, { observe: observeCognitoCalls(metrics) });
   const redis = config.redisUrl ? createRedisClients({ url: config.redisUrl, keyPrefix: config.redisKeyPrefix }) : undefined;

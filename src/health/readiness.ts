@@ -1,6 +1,7 @@
 /**
- * Readiness: can this replica serve? Cognito's discovery document and its JWKS
- * must answer within a timeout (a replica that cannot reach Cognito can neither
+ * Readiness: can this replica serve? Cognito's JWKS, and its discovery document
+ * where sign-in takes its endpoints from it (no COGNITO_DOMAIN), must answer
+ * within a timeout (a replica that cannot reach Cognito can neither
  * sign users in nor refresh), and Redis, when configured, must answer a PING (a
  * replica without Redis cannot coordinate refreshes with the others, so with
  * rotation it could end sessions; taking it out of rotation is the safe side).
@@ -29,6 +30,11 @@ export interface ReadinessReport {
 export interface ReadinessOptions {
   /** The Cognito issuer; discovery is `${issuer}/.well-known/openid-configuration`. */
   issuer: string;
+  /**
+   * The Hosted UI base URL (COGNITO_DOMAIN). When set, sign-in takes no endpoint
+   * from discovery, so discovery is not checked, only the JWKS at its fixed place.
+   */
+  domain?: string | undefined;
   /** Deadline for one Cognito check (discovery and JWKS together). Default 2000. */
   timeoutMs?: number;
   /** How long a successful Cognito check is reused. Default 30 000. */
@@ -72,20 +78,33 @@ async function fetchJson(fetchFn: typeof fetch, url: string, signal: AbortSignal
 }
 
 /**
- * Fetches the discovery document and the JWKS it names, under one deadline.
+ * Checks, under one deadline, what this replica needs from Cognito. With a
+ * Hosted UI domain only the JWKS, which Cognito always serves at
+ * `${issuer}/.well-known/jwks.json` (an emulator's discovery may name other
+ * hosts: cognito-local's names its default port 9229). Without one, the
+ * discovery document, which must name the endpoints sign-in takes from it, and
+ * the JWKS it names.
  * @see https://openid.net/specs/openid-connect-discovery-1_0.html#ProviderConfig
+ * @see https://docs.aws.amazon.com/cognito/latest/developerguide/amazon-cognito-user-pools-using-tokens-verifying-a-jwt.html
  */
-export async function checkCognito(issuer: string, timeoutMs: number, fetchFn: typeof fetch = fetch): Promise<void> {
+export async function checkCognito(issuer: string, timeoutMs: number, fetchFn: typeof fetch = fetch, domain?: string): Promise<void> {
   const signal = AbortSignal.timeout(timeoutMs);
-  const discovery = await fetchJson(fetchFn, `${issuer}/.well-known/openid-configuration`, signal, "discovery");
-  if (typeof discovery.jwks_uri !== "string" || !URL.canParse(discovery.jwks_uri)) throw new Error("discovery has no jwks_uri");
-  const jwks = await fetchJson(fetchFn, discovery.jwks_uri, signal, "JWKS");
+  let jwksUri = `${issuer}/.well-known/jwks.json`;
+  if (!domain) {
+    const discovery = await fetchJson(fetchFn, `${issuer}/.well-known/openid-configuration`, signal, "discovery");
+    for (const name of ["authorization_endpoint", "token_endpoint", "jwks_uri"]) {
+      const value = discovery[name];
+      if (typeof value !== "string" || !URL.canParse(value)) throw new Error(`discovery has no ${name}`);
+    }
+    jwksUri = discovery.jwks_uri as string;
+  }
+  const jwks = await fetchJson(fetchFn, jwksUri, signal, "JWKS");
   if (!Array.isArray(jwks.keys) || jwks.keys.length === 0) throw new Error("JWKS has no keys");
 }
 
 /** Builds the readiness check behind `GET /readyz`. */
 export function createReadiness(options: ReadinessOptions): Readiness {
-  const { issuer, timeoutMs = 2000, successTtlMs = 30_000, failureTtlMs = 3000, pingRedis, onResult, now = Date.now } = options;
+  const { issuer, domain, timeoutMs = 2000, successTtlMs = 30_000, failureTtlMs = 3000, pingRedis, onResult, now = Date.now } = options;
   const fetchFn = options.fetch ?? fetch;
   let cached: { result: DependencyCheck; until: number } | undefined;
   let running: Promise<DependencyCheck> | undefined;
@@ -94,7 +113,7 @@ export function createReadiness(options: ReadinessOptions): Readiness {
     const started = performance.now();
     let result: DependencyCheck;
     try {
-      await checkCognito(issuer, timeoutMs, fetchFn);
+      await checkCognito(issuer, timeoutMs, fetchFn, domain);
       result = { status: "up" };
     } catch (error) {
       result = { status: "down", error: describeFailure(error, timeoutMs) };

@@ -83,3 +83,46 @@ describe("loadConfig", () => {
     expect(config.cognito.tokenAuthMethod).toBe("client_secret_post");
   });
 });
+
+describe("loadConfig: emulator pool ids, AWS_REGION and the nonce check", () => {
+  const local = { ...valid, COGNITO_ISSUER: "http://127.0.0.1:9229/local_AbC123", COGNITO_ENDPOINT: "http://127.0.0.1:9229" };
+
+  it("accepts a pool id without a region when COGNITO_ENDPOINT is set, with the region from AWS_REGION", () => {
+    const config = loadConfig({ ...local, AWS_REGION: "eu-central-1" });
+    expect(config.cognito).toMatchObject({ userPoolId: "local_AbC123", region: "eu-central-1", issuer: "http://127.0.0.1:9229/local_AbC123" });
+  });
+
+  it("defaults the region of a region-less pool id to us-east-1", () => {
+    expect(loadConfig(local).cognito.region).toBe("us-east-1");
+  });
+
+  it("rejects a region-less pool id without COGNITO_ENDPOINT, naming both variables", () => {
+    const problems = problemsOf({ ...valid, COGNITO_ISSUER: "http://127.0.0.1:9229/local_Qw7Er5", AWS_REGION: "eu-central-1" });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^COGNITO_ISSUER, COGNITO_ENDPOINT: /);
+    expect(problems[0]).not.toContain("Qw7Er5");
+  });
+
+  it("keeps the pool id's own region over AWS_REGION", () => {
+    const config = loadConfig({ ...valid, AWS_REGION: "us-west-2", COGNITO_ENDPOINT: "http://127.0.0.1:9229" });
+    expect(config.cognito.region).toBe("eu-west-1");
+  });
+
+  it("rejects a malformed AWS_REGION by name", () => {
+    expect(problemsOf({ ...local, AWS_REGION: "eu west 1" })).toContain("AWS_REGION: must be an AWS region such as eu-west-1");
+  });
+
+  it("checks the nonce by default, without a warning", () => {
+    const config = loadConfig(valid);
+    expect(config.cognito.nonceCheck).toBe(true);
+    expect(config.warnings).toEqual([]);
+  });
+
+  it("turns the nonce check off with COGNITO_NONCE_CHECK=false and warns about it", () => {
+    const config = loadConfig({ ...local, COGNITO_NONCE_CHECK: "false" });
+    expect(config.cognito.nonceCheck).toBe(false);
+    expect(config.warnings).toEqual([expect.stringMatching(/^COGNITO_NONCE_CHECK is false: /)]);
+    expect(Object.isFrozen(config.warnings)).toBe(true);
+    expect(problemsOf({ ...valid, COGNITO_NONCE_CHECK: "off" })).toContain("COGNITO_NONCE_CHECK: must be true or false");
+  });
+});
