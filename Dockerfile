@@ -2,11 +2,13 @@
 # cognito-bff: multi-stage build. The final image holds the compiled service,
 # its production dependencies and openapi.yaml; it runs as the unprivileged
 # `node` user. Node 22 LTS: the AWS SDK's releases after early 2027 need it.
+# No install script runs (package.json allowScripts approves none; the image's npm
+# predates allowScripts, so --ignore-scripts says it here).
 
 FROM node:22-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --no-fund --no-audit
+RUN npm ci --ignore-scripts --no-fund --no-audit
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build
@@ -14,7 +16,7 @@ RUN npm run build
 FROM node:22-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-fund --no-audit && npm cache clean --force
+RUN npm ci --omit=dev --ignore-scripts --no-fund --no-audit && npm cache clean --force
 
 FROM node:22-bookworm-slim
 ENV NODE_ENV=production \
