@@ -2,7 +2,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/", "node_modules/", "coverage/"] },
+  { ignores: ["dist/", "node_modules/", "coverage/", "packages/*/dist/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -15,5 +15,13 @@ export default tseslint.config(
     // The emulator and the dev launcher are developer tools that talk to a terminal.
     files: ["src/emulator/**", "src/dev.ts", "bench/**"],
     rules: { "no-console": "off" },
+  },
+  {
+    // The browser client ships without dependencies and runs in browsers: no imports from outside it, no Node globals.
+    files: ["packages/client/src/**"],
+    rules: {
+      "no-restricted-imports": ["error", { patterns: [{ regex: "^(?!\\./)", message: "The client imports only its own modules (./*.js)." }] }],
+      "no-restricted-globals": ["error", "process", "Buffer", "require", "module", "__dirname", "__filename", "global"],
+    },
   },
 );

@@ -1,6 +1,10 @@
+import { defaultServerConditions } from "vite";
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
+  // Tests import @cognito-bff/client by its name and get its TypeScript source (no build needed). The rest is
+  // vitest's default: Vite's server conditions without `module` (with it, the AWS SDK resolves to files Node cannot load).
+  ssr: { resolve: { conditions: ["@cognito-bff/source", ...defaultServerConditions.filter((c) => c !== "module")] } },
   test: {
     include: ["test/**/*.test.ts"],
     testTimeout: 20_000,

@@ -6,12 +6,9 @@
 import { createServer, type Server, type ServerResponse } from "node:http";
 import { Server as NetServer, type AddressInfo, type Socket } from "node:net";
 import { pathToFileURL } from "node:url";
-import { createApp } from "./app.js";
-import { createCognitoGateway } from "./cognito/cognito-gateway.js";
-import { ConfigError, loadConfig, type Config } from "./config.js";
-import { createLogger, type Logger } from "./log.js";
-import { createMetrics, observeCognitoCalls } from "./metrics.js";
-import { createRedisClients } from "./redis.js";
+import { ConfigError, type Config } from "./config.js";
+import { createBff, type CreateBffOptions } from "./embed.js";
+import type { Logger } from "./log.js";
 
 const SHUTDOWN_DEADLINE_MS = 10_000;
 /** How long a keep-alive connection idle at the signal may still bring one last request. */
@@ -82,21 +79,15 @@ export interface RunningServer {
 }
 
 export interface StartOptions {
-  devPage?: boolean;
+  devPage?: CreateBffOptions["devPage"];
   host?: string;
 }
 
 export async function startServer(env: Record<string, string | undefined>, options: StartOptions = {}): Promise<RunningServer> {
-  const config = loadConfig(env);
-  const log = createLogger({ level: config.logLevel });
-  for (const warning of config.warnings) log.warn(warning);
-  const metrics = createMetrics({ processMetrics: true });
-  const cognito = createCognitoGateway(config.cognito, { observe: observeCognitoCalls(metrics) });
-  const redis = config.redisUrl ? createRedisClients({ url: config.redisUrl, keyPrefix: config.redisKeyPrefix }) : undefined;
-  const bff = await createApp({ config, cognito, log, metrics, ...(redis ? { redis } : {}), devPage: options.devPage ?? false });
-  const { app } = bff;
+  const bff = await createBff(env, { devPage: options.devPage ?? false });
+  const { config, log } = bff;
 
-  const server = createServer(app);
+  const server = createServer(bff.handler);
   const drain = trackConnections(server, { deadlineMs: SHUTDOWN_DEADLINE_MS, idleGraceMs: IDLE_GRACE_MS });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -109,8 +100,7 @@ export async function startServer(env: Record<string, string | undefined>, optio
   const close = () =>
     (closing ??= (async () => {
       await drain();
-      cognito.destroy();
-      // Redis goes last: a request finishing during the drain may still coordinate through it.
+      // Then the Cognito client and Redis: a request finishing during the drain may still need them.
       await bff.close();
     })());
 
@@ -136,7 +126,8 @@ export function exitOnSignals(running: RunningServer): void {
   process.once("SIGINT", () => stop("SIGINT"));
 }
 
-async function main(): Promise<void> {
+/** The process: start from `process.env`, exit 1 with the reason on stderr when that fails (`npm start`, the `cognito-bff` command). */
+export async function main(): Promise<void> {
   try {
     exitOnSignals(await startServer(process.env));
   } catch (error) {

@@ -1,8 +1,8 @@
 /**
  * The demo SPA: served on its own origin, it talks to the BFF cross-origin
- * with credentials. In an app of your own the import is `cognito-bff/client`.
+ * with credentials. It imports the client as any SPA does, `@cognito-bff/client`.
  */
-import { createBffClient, isSignInRequired, type AccessToken, type BffUser } from "../../src/client/index.js";
+import { createBffClient, isSignInRequired, type AccessToken, type BffUser } from "@cognito-bff/client";
 
 const MIN_TTL = 30;
 const bff = createBffClient({ baseUrl: __BFF_URL__, minTtl: MIN_TTL });

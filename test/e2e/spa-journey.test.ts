@@ -24,6 +24,7 @@ import { startEmulator, type Emulator } from "../../src/emulator/index.js";
 import { createLogger } from "../../src/log.js";
 import { launchChromium } from "../helpers/browser.js";
 import { CLIENT_ID, CLIENT_SECRET, TEST_SECRET, USER } from "../helpers/harness.js";
+import { buildClientPackage } from "../helpers/npm.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 // The committed README pictures change only when asked; an ordinary run leaves the tree clean.
@@ -74,6 +75,9 @@ const bffRequests = (method: string, path: string) =>
   logs.map((line) => JSON.parse(line) as { method?: string; path?: string }).filter((l) => l.method === method && l.path === path).length;
 
 beforeAll(async () => {
+  // The demo is bundled with @cognito-bff/client as it ships (its dist/, through the workspace link), built from the tree now.
+  const clientBuilt = buildClientPackage();
+  clientBuilt.catch(() => {}); // awaited below; a failure before that must not go unhandled
   emu = await startEmulator({ users: [{ ...USER, emailVerified: true, attributes: { name: "Ada Lovelace" } }], accessTokenTtlSeconds: TOKEN_TTL });
   const bffServer = createServer();
   const demoServer = createServer();
@@ -108,6 +112,7 @@ beforeAll(async () => {
   bffServer.on("request", bff.app);
 
   outDir = mkdtempSync(join(tmpdir(), "cognito-bff-demo-"));
+  await clientBuilt;
   await build({
     configFile: join(ROOT, "demo/vite.config.ts"),
     logLevel: "silent",

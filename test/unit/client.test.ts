@@ -15,7 +15,7 @@ import {
   SignInRequiredError,
   UnauthenticatedError,
   type BffClient,
-} from "../../src/client/index.js";
+} from "@cognito-bff/client";
 
 const BASE = "https://bff.example.test";
 
@@ -231,7 +231,7 @@ describe("fetchWithToken", () => {
 
 describe("the package", () => {
   it("the client imports nothing but its own modules, so it ships without dependencies and without Node APIs", () => {
-    const dir = new URL("../../src/client/", import.meta.url);
+    const dir = new URL("../../packages/client/src/", import.meta.url);
     const files = readdirSync(dir).filter((f) => f.endsWith(".ts"));
     expect(files).toContain("index.ts");
     let seen = 0;
@@ -242,5 +242,46 @@ describe("the package", () => {
       seen += specifiers.length;
     }
     expect(seen).toBeGreaterThanOrEqual(5);
+  });
+});
+
+describe("signOut", () => {
+  /** A document whose forms are recorded instead of submitted. */
+  function fakeDocument() {
+    const submitted: Array<{ action: string; method: string; fields: Record<string, string> }> = [];
+    const document = {
+      createElement(tag: string) {
+        const element = { tag, children: [] as Array<{ name: string; value: string }>, style: {}, method: "", action: "", name: "", value: "", type: "" };
+        return Object.assign(element, {
+          appendChild: (child: { name: string; value: string }) => element.children.push(child),
+          submit: () => submitted.push({ action: element.action, method: element.method, fields: Object.fromEntries(element.children.map((c) => [c.name, c.value])) }),
+        });
+      },
+      body: { appendChild: () => undefined },
+    };
+    return { document, submitted };
+  }
+
+  it.each([
+    [{}, undefined],
+    [{ everywhere: true }, "true"],
+  ] as const)("posts the sign-out form to Auth.js with the CSRF token (%o: everywhere=%s)", async (options, everywhere) => {
+    const { document, submitted } = fakeDocument();
+    const saved = { document: globalThis.document, location: globalThis.location };
+    Object.assign(globalThis, { document, location: { href: "https://app.example.test/page" } });
+    try {
+      const bff = fakeBff({ now: 1_700_000_000_000 });
+      bff.answer(() => Response.json({ csrfToken: "csrf-1" }));
+      await client({ baseUrl: BASE, fetch: bff.fetch }).signOut(options);
+      expect(submitted).toEqual([
+        {
+          action: `${BASE}/auth/signout`,
+          method: "POST",
+          fields: { csrfToken: "csrf-1", callbackUrl: "https://app.example.test/page", ...(everywhere ? { everywhere } : {}) },
+        },
+      ]);
+    } finally {
+      Object.assign(globalThis, saved);
+    }
   });
 });

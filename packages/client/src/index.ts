@@ -1,9 +1,9 @@
 /// <reference lib="dom" />
 /**
- * `cognito-bff/client`: the browser side of the BFF, with no dependencies.
+ * `@cognito-bff/client`: the browser side of the BFF, with no dependencies.
  *
  * ```ts
- * import { createBffClient, isSignInRequired } from "cognito-bff/client";
+ * import { createBffClient, isSignInRequired } from "@cognito-bff/client";
  * const bff = createBffClient({ baseUrl: "https://bff.example.com" });
  * const res = await bff.fetchWithToken("https://api.example.com/orders");
  * ```
@@ -80,8 +80,12 @@ export interface BffClient {
   getUser(): Promise<BffUser | null>;
   /** Navigates to the Cognito Hosted UI through Auth.js; comes back to `callbackUrl` (default: this page). */
   signIn(options?: { callbackUrl?: string }): Promise<void>;
-  /** Forgets the token in every tab, then signs out through Auth.js (which revokes the refresh token). */
-  signOut(options?: { callbackUrl?: string }): Promise<void>;
+  /**
+   * Forgets the token in every tab, then signs out through Auth.js: the session
+   * ends (every copy of its cookie) and its refresh token is revoked. With
+   * `everywhere: true`, every session of the user ends, in every browser.
+   */
+  signOut(options?: { callbackUrl?: string; everywhere?: boolean }): Promise<void>;
   /** Called with every new token (from this tab or another) and with undefined after a sign-out. */
   onChange(listener: (token: AccessToken | undefined) => void): () => void;
   /** Stops listening to other tabs. */
@@ -267,7 +271,11 @@ export function createBffClient(options: BffClientOptions): BffClient {
       setToken(undefined);
       tabs?.publish({ type: "signed-out" });
       const csrfToken = await getCsrfToken();
-      submitForm(`${base}/auth/signout`, { csrfToken, callbackUrl: opts.callbackUrl ?? location.href });
+      submitForm(`${base}/auth/signout`, {
+        csrfToken,
+        callbackUrl: opts.callbackUrl ?? location.href,
+        ...(opts.everywhere ? { everywhere: "true" } : {}),
+      });
     },
     onChange(listener) {
       listeners.add(listener);
