@@ -53,6 +53,8 @@ async function main(): Promise<void> {
     for (const r of [d, p]) console.log(`| ${r.name} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${r.errors} |`);
     const paired = proxiedRows.map((row, i) => row.rps / directRows[i]!.rps);
     console.log(`ratio proxied / direct: ${(p.rps / d.rps).toFixed(2)}x req/s (best vs best), p50 ${p.p50} vs ${d.p50} ms, p99 ${p.p99} vs ${d.p99} ms`);
+    const spread = (rows: Row[]) => `${Math.round(Math.min(...rows.map((r) => r.rps)))}–${Math.round(Math.max(...rows.map((r) => r.rps)))}`;
+    console.log(`req/s per round (${ROUNDS}): directly ${spread(directRows)}, through /api ${spread(proxiedRows)}`);
     console.log(`paired rounds: ${paired.map((r) => r.toFixed(2)).join(", ")}; median ${median(paired).toFixed(2)}x`);
   } finally {
     child.kill();

@@ -24,6 +24,11 @@ export interface RelayRequest {
   /** Path and query on the upstream. */
   path: string;
   headers: Record<string, string | string[]>;
+  /**
+   * Deadline for the answer's headers, from the start of this call (connecting
+   * and sending the request and its body included), and for each pause in the
+   * answer's body.
+   */
   timeoutMs: number;
   passSetCookie: boolean;
   /** For the log line only. */
@@ -80,6 +85,13 @@ function applyResponseHeaders(res: ServerResponse, headers: Record<string, strin
  * Relays `req` to the upstream through `dispatcher` and streams the answer
  * into `res`. A client that goes away aborts the upstream call.
  *
+ * The deadline for the answer's headers is a timer of our own, started here:
+ * undici's `headersTimeout` starts only once the request is on a connection,
+ * restarts when the request body has been sent, and is checked on a clock that
+ * ticks every 499 ms, so `timeoutMs: 1000` fired after up to 1.5 s.
+ * undici's `bodyTimeout` (pauses in the answer's body) stays: it may fire up
+ * to half a second late, which only delays cutting a stalled body.
+ *
  * undici's stream() writes the answer's chunks straight into `res` (with its
  * backpressure) instead of request()'s Readable piped through pipeline(), and
  * the abort signal is a plain EventEmitter, which undici accepts: pipeline()
@@ -104,6 +116,11 @@ export async function relay(req: IncomingMessage, res: ServerResponse, dispatche
   const started = performance.now();
   const elapsed = () => (performance.now() - started) / 1000;
   let answered = false;
+  let pastDeadline = false;
+  const deadline = setTimeout(() => {
+    pastDeadline = true;
+    abort.emit("abort");
+  }, target.timeoutMs);
   try {
     await dispatcher.stream(
       {
@@ -113,11 +130,13 @@ export async function relay(req: IncomingMessage, res: ServerResponse, dispatche
         headers: target.headers,
         body: hasBody(req) ? req : null,
         signal: abort,
-        headersTimeout: target.timeoutMs,
+        // 0: off; the deadline above covers the headers.
+        headersTimeout: 0,
         bodyTimeout: target.timeoutMs,
       },
       ({ statusCode, headers }) => {
         answered = true;
+        clearTimeout(deadline);
         target.observe?.(`${Math.floor(statusCode / 100)}xx`, elapsed());
         res.statusCode = statusCode;
         applyResponseHeaders(res, downstreamResponseHeaders(headers, target.passSetCookie));
@@ -129,10 +148,13 @@ export async function relay(req: IncomingMessage, res: ServerResponse, dispatche
     if (clientGone) return "client_closed";
     // After the headers, undici has destroyed `res`: a cut connection is the only honest signal left.
     if (answered) return "upstream_closed";
-    const gatewayError = toGatewayError(error, target.upstreamName);
+    const gatewayError = pastDeadline
+      ? new BffError("gateway_timeout", { logDetail: `upstream ${target.upstreamName}: deadline of ${target.timeoutMs} ms for the answer's headers` })
+      : toGatewayError(error, target.upstreamName);
     target.observe?.(gatewayError.code === "gateway_timeout" ? "timeout" : "error", elapsed());
     throw gatewayError;
   } finally {
+    clearTimeout(deadline);
     res.off("close", onClose);
   }
 }

@@ -25,7 +25,11 @@ export interface UpstreamConfig {
   readonly token: UpstreamTokenMode;
   /** Resource-server scopes of the client-credentials token (`client` mode only). */
   readonly scopes: readonly string[];
-  /** Deadline for the upstream's response headers, and for each pause in its body. */
+  /**
+   * Deadline for the upstream's response headers, from the start of the upstream
+   * call (connecting and sending the request and its body included; not the token
+   * step before it), and for each pause in the answer's body.
+   */
   readonly timeoutMs: number;
   /** Allowed methods (upper case); undefined allows all. */
   readonly methods: readonly string[] | undefined;

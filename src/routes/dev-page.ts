@@ -6,7 +6,15 @@
  */
 import type { RequestHandler } from "express";
 
-const PAGE = `<!doctype html>
+export interface DevPageOptions {
+  /** The demo SPA's URL as `npm run dev` started it (DEMO_PORT); without it the page links to no demo. */
+  demoUrl?: string;
+}
+
+const escapeHtml = (text: string) =>
+  text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
+
+const page = (demo: string) => `<!doctype html>
 <html lang="en">
 <head><meta charset="utf-8"><title>cognito-bff dev</title>
 <style>body{font:15px system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem}
@@ -14,7 +22,7 @@ pre{background:#f4f4f4;padding:1rem;overflow:auto;white-space:pre-wrap;word-brea
 button,a.button{font:inherit;margin:.2rem .4rem .2rem 0;padding:.4rem .8rem}</style></head>
 <body>
 <h1>cognito-bff (dev)</h1>
-<p>The demo SPA, on its own origin with the browser client, is printed by <code>npm run dev</code> (default <a href="http://localhost:5173/">http://localhost:5173/</a>).</p>
+${demo}
 <p><a class="button" href="/auth/signin?callbackUrl=/">Sign in</a>
 <button id="token">GET /token</button>
 <button id="refresh">POST /token/refresh</button>
@@ -35,8 +43,14 @@ fetch("/auth/session").then((r) => r.json()).then((s) => {
 </script>
 </body></html>`;
 
-export function devPage(): RequestHandler {
+export function devPage(options: DevPageOptions = {}): RequestHandler {
+  const url = options.demoUrl === undefined ? undefined : escapeHtml(options.demoUrl);
+  const html = page(
+    url === undefined
+      ? "<p>The demo SPA, on its own origin with the browser client: its address is printed by <code>npm run dev</code>.</p>"
+      : `<p>The demo SPA, on its own origin with the browser client: <a href="${url}">${url}</a>.</p>`,
+  );
   return (_req, res) => {
-    res.type("html").send(PAGE);
+    res.type("html").send(html);
   };
 }

@@ -318,6 +318,30 @@ describe("upstream failures", () => {
     expect(Date.now() - started).toBeLessThan(2000);
   });
 
+  // Issue 18: `timeoutMs: 1000` answered 504 after about 1500 ms. undici checks its headersTimeout on a
+  // clock that ticks every 499 ms (a 1000 ms timeout fires on the third tick), and starts it only once the
+  // request is on a connection. The deadline is now the relay's own timer, from the start of the upstream call.
+  it("timeoutMs is a deadline for the answer's headers: a slow upstream's 504 comes within timeoutMs + 300 ms, not later", async () => {
+    const timeoutMs = 1000;
+    const slow = await upstream(async (req, res, seen) => {
+      await drain(req, seen);
+      setTimeout(() => res.end("late"), 5000).unref();
+    });
+    await start({ slow: { url: slow.url, token: "user-or-none", timeoutMs } });
+    // A first call opens the keep-alive connection; the measured one then waits for the upstream alone.
+    expect((await api(new CookieJar(), "/api/slow/warm")).status).toBe(504);
+    for (const body of [undefined, "a small request body"]) {
+      const started = performance.now();
+      const res = await api(new CookieJar(), "/api/slow/x", body === undefined ? {} : { method: "POST", body });
+      const took = performance.now() - started;
+      expect(res.status).toBe(504);
+      expect(await res.json()).toEqual({ error: "gateway_timeout", error_description: expect.any(String) });
+      expect(took).toBeGreaterThanOrEqual(timeoutMs - 5);
+      expect(took).toBeLessThan(timeoutMs + 300);
+    }
+    expect(h!.bff.logs.join("\n")).toMatch(/upstream slow: deadline/);
+  });
+
   it("an upstream 5xx is passed through as the upstream's own answer", async () => {
     const failing = await upstream((_req, res) => {
       res.writeHead(503, { "content-type": "application/json", "retry-after": "7" });

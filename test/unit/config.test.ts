@@ -26,6 +26,55 @@ describe("loadConfig", () => {
     expect(problems.some((p) => p.startsWith("COGNITO_CLIENT_ID:"))).toBe(true);
   });
 
+  // Issue 18: one badly formatted variable used to stop the parse before the
+  // required-variable checks ran, so it hid every missing one.
+  it("a badly formatted PORT with nothing else set is reported together with every missing variable", () => {
+    const problems = problemsOf({ PORT: "abc" });
+    expect(problems).toEqual([
+      "PORT: must be a whole number",
+      expect.stringMatching(/^AUTH_SECRET: is required/),
+      expect.stringMatching(/^COGNITO_ISSUER: is required/),
+      "COGNITO_CLIENT_ID: is required",
+    ]);
+  });
+
+  it.each([
+    ["LOG_LEVEL", "verbose", "LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent"],
+    ["NODE_ENV", "prod", "NODE_ENV: must be production, development or test"],
+  ])("a bad %s is reported with the missing variables, and its value is not echoed", (name, value, expected) => {
+    let message = "";
+    try {
+      loadConfig({ [name]: value, COGNITO_CLIENT_ID: "abc123client" });
+    } catch (error) {
+      message = (error as ConfigError).message;
+    }
+    const problems = problemsOf({ [name]: value, COGNITO_CLIENT_ID: "abc123client" });
+    expect(problems).toContain(expected);
+    expect(problems.some((p) => p.startsWith("AUTH_SECRET: is required"))).toBe(true);
+    expect(problems.some((p) => p.startsWith("COGNITO_ISSUER: is required"))).toBe(true);
+    expect(problems.some((p) => p.startsWith("COGNITO_CLIENT_ID:"))).toBe(false);
+    // The variable's one line is exactly the rule it breaks (NODE_ENV=prod is a substring of the rule itself).
+    expect(message.split("\n").filter((line) => line.includes(name))).toEqual([`  - ${expected}`]);
+  });
+
+  it("a variable that failed its own check is not also reported as missing or checked in combination", () => {
+    const problems = problemsOf({ AUTH_SECRET: "short-secret-value", COGNITO_ISSUER: "ftp://cognito.example/eu-west-1_AbC", PORT: "70000" });
+    expect(problems).toEqual([
+      "PORT: must be at most 65535",
+      "AUTH_SECRET: must be at least 32 characters",
+      "COGNITO_ISSUER: must be an http(s) URL",
+      "COGNITO_CLIENT_ID: is required",
+    ]);
+    expect(problems.join("\n")).not.toMatch(/short-secret-value|ftp:|70000/);
+  });
+
+  it("the combination checks still run next to a bad variable: a bad LOG_LEVEL and an http issuer in production are both named", () => {
+    const problems = problemsOf({ ...valid, NODE_ENV: "production", LOG_LEVEL: "loud", COGNITO_ISSUER: "http://127.0.0.1:4000/us-east-1_Emulator1" });
+    expect(problems).toContain("LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent");
+    expect(problems).toContain("COGNITO_ISSUER: must use https in production");
+    expect(problems.some((p) => p.startsWith("PUBLIC_URL: is required in production"))).toBe(true);
+  });
+
   it("rejects a short secret without printing its value", () => {
     const weak = "tooShortButSecretValue";
     let message = "";
