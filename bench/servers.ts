@@ -6,17 +6,20 @@
  *
  *   node --import tsx bench/servers.ts
  */
+import { randomUUID } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { Session } from "node:inspector";
 import type { AddressInfo } from "node:net";
 import express from "express";
+import { Redis } from "ioredis";
 import { pino } from "pino";
 import { createApp } from "../src/app.js";
 import { createCognitoGateway } from "../src/cognito/cognito-gateway.js";
 import { loadConfig } from "../src/config.js";
 import { startEmulator } from "../src/emulator/index.js";
 import { createLogger } from "../src/log.js";
+import { createRedisClients } from "../src/redis.js";
 import { callToken, CLIENT_ID, CLIENT_SECRET, signIn, TEST_SECRET, USER } from "../test/helpers/harness.js";
 
 const REFRESH_DELAY_MS = Number(process.env.BENCH_REFRESH_DELAY_MS ?? 20);
@@ -36,8 +39,22 @@ const upstreamHandler: Parameters<typeof createServer>[1] = (_req, res) => {
   res.end(UPSTREAM_BODY);
 };
 
-process.once("SIGINT", () => process.exit(0));
-process.once("SIGTERM", () => process.exit(0));
+// BENCH_SESSION_STORE=redis: SESSION_STORE=redis on the Redis at BENCH_REDIS_URL, under a key prefix of its own, removed at exit.
+const redisStore = process.env.BENCH_SESSION_STORE === "redis";
+const REDIS_URL = process.env.BENCH_REDIS_URL ?? "redis://127.0.0.1:6379";
+const REDIS_PREFIX = `cognito-bff-bench:${randomUUID()}:`;
+
+async function exit(): Promise<never> {
+  if (redisStore) {
+    const client = new Redis(REDIS_URL);
+    const keys = await client.keys(`${REDIS_PREFIX}*`).catch(() => []);
+    if (keys.length > 0) await client.del(...keys).catch(() => 0);
+    client.disconnect();
+  }
+  process.exit(0);
+}
+process.once("SIGINT", () => void exit());
+process.once("SIGTERM", () => void exit());
 
 async function main(): Promise<void> {
   const emu = await startEmulator({ users: [{ ...USER, emailVerified: true }], accessTokenTtlSeconds: 3600 });
@@ -67,7 +84,9 @@ async function main(): Promise<void> {
   // BENCH_LOG_SYNC=0 writes asynchronously instead (pino's default), to compare.
   const sink = pino.destination({ dest: "/dev/null", sync: process.env.BENCH_LOG_SYNC !== "0" });
   const log = createLogger({ level: process.env.BENCH_LOG_LEVEL ?? "info", destination: sink });
-  const { app } = await createApp({ config: benchConfig, cognito: createCognitoGateway(benchConfig.cognito), log, now: () => emu.clock.now() });
+  const redis = redisStore ? createRedisClients({ url: REDIS_URL, keyPrefix: REDIS_PREFIX }) : undefined;
+  const storeConfig = redisStore ? { ...benchConfig, sessionStore: "redis" as const, redisUrl: REDIS_URL } : benchConfig;
+  const { app } = await createApp({ config: storeConfig, cognito: createCognitoGateway(benchConfig.cognito), log, now: () => emu.clock.now(), ...(redis ? { redis } : {}) });
   bffServer.on("request", app);
 
   // A valid session, and an expired one (signed in, then the clock moves past expiry for every request).

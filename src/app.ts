@@ -2,16 +2,21 @@
  * createApp(): wires middleware and routes from plain dependencies. It never
  * listens and holds no global state, so a test builds a fresh app per case.
  */
+import { AsyncLocalStorage } from "node:async_hooks";
 import { ExpressAuth } from "@auth/express";
 import express, { type Express, type RequestHandler } from "express";
 import { createAuthConfig } from "./auth/auth-config.js";
 import { createClientCredentials } from "./cognito/client-credentials.js";
 import { createRevocations, type Revocations } from "./auth/revocations.js";
 import { createRefreshTokenRevoker } from "./auth/revoke-refresh-token.js";
+import { createSessionEnder } from "./auth/end-session.js";
 import { createSessionCodec } from "./auth/session-codec.js";
-import { createSessionStore, sessionCookieName, type SessionStore } from "./auth/session-store.js";
+import { createRedisSessionStore } from "./auth/redis-session-store.js";
+import type { SessionCodec } from "./auth/session-codec.js";
+import { createSessionStore, sessionCookieName, type SessionStore, type WriteContext } from "./auth/session-store.js";
 import type { CognitoGateway } from "./cognito/cognito-gateway.js";
 import type { Config } from "./config.js";
+import { isBffError } from "./errors.js";
 import { authActionsOnly } from "./http/auth-actions.js";
 import { AUTH_READABLE_PATHS, authCors } from "./http/auth-cors.js";
 import { browserGuards } from "./http/browser-guards.js";
@@ -26,11 +31,12 @@ import { RedisCoordinator } from "./refresh/redis-coordinator.js";
 import { createResultSeal } from "./refresh/result-seal.js";
 import { createTokenRefresher, type TokenRefresher } from "./refresh/token-refresher.js";
 import type { RedisClients } from "./redis.js";
-import { devPage } from "./routes/dev-page.js";
+import { devPage, type DevPageOptions } from "./routes/dev-page.js";
 import { mountDocsRoutes } from "./routes/docs.js";
 import { mountAdminRoutes } from "./routes/admin.js";
 import { mountHealthRoutes } from "./routes/health.js";
 import { mountProxyRoutes } from "./routes/proxy.js";
+import { mountSessionRoutes } from "./routes/sessions.js";
 import { mountTokenRoutes } from "./routes/token.js";
 
 export interface AppDeps {
@@ -42,8 +48,8 @@ export interface AppDeps {
   /** Turns on cross-replica coordination. */
   redis?: RedisClients;
   metrics?: Metrics;
-  /** Serve the small sign-in/token page at `/` (npm run dev only). */
-  devPage?: boolean;
+  /** Serve the small sign-in/token page at `/` (npm run dev only); the options say where the demo SPA is. */
+  devPage?: boolean | DevPageOptions;
   /** Tuning of the `/readyz` checks (tests shorten the caching). */
   readiness?: Pick<ReadinessOptions, "timeoutMs" | "successTtlMs" | "failureTtlMs">;
 }
@@ -106,6 +112,64 @@ function clientCredentialsFor(config: Config, now: () => number) {
   });
 }
 
+/** What Auth.js's callbacks and the session store learn of the request they serve. */
+interface RequestContext extends WriteContext {
+  /** `POST /auth/signout` with the form field `everywhere=true`. */
+  signOutEverywhere?: boolean;
+}
+
+const parseSignOutForm = express.urlencoded({ extended: true });
+
+/**
+ * Runs the rest of the request inside its context. The sign-out form is parsed
+ * first (Auth.js then finds it parsed), outside the context: a body is read in
+ * the socket's callbacks, not in the request's.
+ */
+function withRequestContext(requestContext: AsyncLocalStorage<RequestContext>): RequestHandler {
+  return (req, res, next) => {
+    const userAgent = req.headers["user-agent"];
+    if (req.method !== "POST" || req.path !== "/signout") return requestContext.run({ userAgent }, next);
+    parseSignOutForm(req, res, (error?: unknown) => {
+      if (error) return next(error);
+      const everywhere = (req.body as Record<string, unknown> | undefined)?.everywhere;
+      requestContext.run({ userAgent, signOutEverywhere: everywhere === "true" || everywhere === "1" }, next);
+    });
+  };
+}
+
+interface SessionDeps {
+  codec: SessionCodec;
+  secure: boolean;
+  now: () => number;
+  revocations: Revocations;
+  redis: RedisClients | undefined;
+  currentContext: () => WriteContext;
+}
+
+/** The configured session store: sealed in the cookie, or in Redis behind a ticket. */
+function createSessions(config: Config, { codec, secure, now, revocations, redis, currentContext }: SessionDeps): SessionStore {
+  if (config.sessionStore === "cookie") return createSessionStore(codec, { secure, now }, undefined, revocations);
+  if (!redis) throw new Error("SESSION_STORE=redis needs the Redis clients (REDIS_URL)");
+  return createRedisSessionStore({ redis, secrets: config.authSecrets, codec, attributes: { secure, now }, revocations, currentContext });
+}
+
+/**
+ * Auth.js reads the session through the store, and takes any failure to read
+ * it as "no session": it would answer `null` and clear the cookie while Redis
+ * is merely down. So `/auth/session` and `/auth/signout` read it first, and a
+ * store that cannot answer is a 503 with the cookie kept.
+ */
+function sessionStoreAnswers(sessions: SessionStore): RequestHandler {
+  if (!sessions.authjs) return (_req, _res, next) => next();
+  return (req, _res, next) => {
+    if (req.path !== "/session" && req.path !== "/signout") return next();
+    sessions.read(req.headers.cookie).then(
+      () => next(),
+      (error: unknown) => next(isBffError(error) && error.code === "temporarily_unavailable" ? error : undefined),
+    );
+  };
+}
+
 export async function createApp(deps: AppDeps): Promise<BffApp> {
   const { config, cognito, log, now = Date.now, redis, devPage: withDevPage = false } = deps;
   const metrics = deps.metrics ?? createMetrics();
@@ -124,10 +188,21 @@ export async function createApp(deps: AppDeps): Promise<BffApp> {
     revokeRefreshToken,
     ...(redis ? { redis } : {}),
   });
-  const sessions = createSessionStore(codec, { secure, now }, undefined, revocations);
+  // What the request says of itself (its User-Agent), for session writes made inside Auth.js.
+  const requestContext = new AsyncLocalStorage<RequestContext>();
+  const sessions = createSessions(config, { codec, secure, now, revocations, redis, currentContext: () => requestContext.getStore() ?? {} });
   const coordinator = createCoordinator(config, log, metrics, now, redis);
   const refresher = createTokenRefresher({ cognito, coordinator, now, skewSeconds: config.refreshSkewSeconds, log, metrics });
-  const authConfig = createAuthConfig({ config, refresher, revokeRefreshToken, log, now, revocations });
+  const endSession = createSessionEnder({
+    sessions,
+    revocations,
+    coordinator,
+    revokeRefreshToken,
+    cognito,
+    log,
+    everywhere: () => requestContext.getStore()?.signOutEverywhere === true,
+  });
+  const authConfig = createAuthConfig({ config, refresher, endSession, log, now, revocations, sessions });
 
   const app = express();
   app.disable("x-powered-by");
@@ -155,9 +230,27 @@ export async function createApp(deps: AppDeps): Promise<BffApp> {
   mountDocsRoutes(app);
   const proxy = Object.keys(config.upstreams).length > 0 ? mountProxyRoutes(app, { upstreams: config.upstreams, sessions, refresher, clientCredentials: clientCredentialsFor(config, now), guard, metrics }) : undefined;
   if (config.adminSecret) mountAdminRoutes(app, { adminSecret: config.adminSecret, revocations, shared: redis !== undefined });
+  if (sessions.directory) {
+    mountSessionRoutes(app, {
+      sessions,
+      directory: sessions.directory,
+      guard,
+      afterEnd: async ({ sid, refreshToken, sub }) => {
+        await revocations.revokeSession(sid);
+        if (refreshToken) await revokeRefreshToken(refreshToken, { user: sub, reason: "sign-out" });
+      },
+    });
+  }
   app.get(AUTH_READABLE_PATHS, authCors(config.allowedOrigins));
-  app.use("/auth", authActionsOnly, asPublicUrl(config.publicUrl), ExpressAuth(authConfig));
-  if (withDevPage) app.get("/", devPage());
+  app.use(
+    "/auth",
+    authActionsOnly,
+    withRequestContext(requestContext),
+    sessionStoreAnswers(sessions),
+    asPublicUrl(config.publicUrl),
+    ExpressAuth(authConfig),
+  );
+  if (withDevPage) app.get("/", devPage(withDevPage === true ? {} : withDevPage));
   app.use(notFound);
   app.use(errorHandler(sessions));
 

@@ -53,6 +53,8 @@ export interface Config {
   readonly refreshSkewSeconds: number;
   readonly includeIdToken: boolean;
   readonly redisUrl: string | undefined;
+  /** Where sessions live: sealed in the cookie, or in Redis behind an opaque ticket in the cookie. */
+  readonly sessionStore: "cookie" | "redis";
   /** Prefix of every Redis key and channel (share one Redis between deployments safely). */
   readonly redisKeyPrefix: string;
   /** How long a refresh result answers waiters and late requests (at least the rotation grace period). */
@@ -151,6 +153,7 @@ const schema = z.object({
       .transform((v) => v ?? "cognito-bff:"),
   ),
   REFRESH_RESULT_TTL_SECONDS: integerVar(60, 1, 600),
+  SESSION_STORE: optionalString.pipe(z.enum(["cookie", "redis"], { message: "must be cookie or redis" }).default("cookie")),
   ADMIN_SECRET: secretVar,
   COGNITO_ISSUER: urlVar,
   COGNITO_CLIENT_ID: optionalString,
@@ -221,17 +224,44 @@ function parseTrustProxy(value: string | undefined): boolean | number | string {
   return value;
 }
 
-/** Checks that need several variables at once; pushes one line per problem. */
-function checkCombinations(raw: RawConfig, problems: string[]): void {
+/**
+ * Parses each variable on its own, so that one badly formatted variable does
+ * not hide the others (a failed parse of the whole object would stop before
+ * the checks of required and combined variables). A variable that fails is
+ * left out of `raw` and named in `failed`.
+ */
+function parseEach(env: Record<string, string | undefined>, problems: string[]): { raw: Partial<RawConfig>; failed: ReadonlySet<string> } {
+  const raw: Record<string, unknown> = {};
+  const failed = new Set<string>();
+  for (const [name, field] of Object.entries(schema.shape)) {
+    const result = field.safeParse(env[name]);
+    if (result.success) raw[name] = result.data;
+    else {
+      failed.add(name);
+      // The first message is the one that matters ("must be a whole number"); never the value.
+      problems.push(`${name}: ${result.error.issues[0]?.message ?? "is invalid"}`);
+    }
+  }
+  return { raw: raw as Partial<RawConfig>, failed };
+}
+
+/**
+ * Checks that need several variables at once; pushes one line per problem.
+ * A variable in `failed` has been reported already: it is neither "required"
+ * nor checked again here.
+ */
+function checkCombinations(raw: Partial<RawConfig>, failed: ReadonlySet<string>, problems: string[]): void {
   const production = raw.NODE_ENV === "production";
-  if (!raw.AUTH_SECRET && !raw.AUTH_SECRET_1 && !raw.AUTH_SECRET_2 && !raw.AUTH_SECRET_3) {
+  const secretNames = ["AUTH_SECRET", "AUTH_SECRET_1", "AUTH_SECRET_2", "AUTH_SECRET_3"] as const;
+  if (!secretNames.some((name) => raw[name] || failed.has(name))) {
     problems.push(`AUTH_SECRET: is required (at least ${MIN_SECRET_LENGTH} random characters, e.g. \`openssl rand -base64 32\`)`);
   }
-  if (!raw.COGNITO_ISSUER) problems.push("COGNITO_ISSUER: is required, e.g. https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf123");
-  else {
+  if (!raw.COGNITO_ISSUER) {
+    if (!failed.has("COGNITO_ISSUER")) problems.push("COGNITO_ISSUER: is required, e.g. https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf123");
+  } else {
     const parsed = parseIssuer(raw.COGNITO_ISSUER);
     if (!parsed) problems.push("COGNITO_ISSUER: must end with a user pool id such as eu-west-1_AbCdEf123");
-    else if (!parsed.region && !raw.COGNITO_ENDPOINT) {
+    else if (!parsed.region && !raw.COGNITO_ENDPOINT && !failed.has("COGNITO_ENDPOINT")) {
       problems.push(
         "COGNITO_ISSUER, COGNITO_ENDPOINT: a user pool id without a region (an emulator's, such as local_AbC123) needs COGNITO_ENDPOINT, the emulator's API endpoint; on AWS the pool id starts with its region (eu-west-1_AbCdEf123)",
       );
@@ -240,11 +270,14 @@ function checkCombinations(raw: RawConfig, problems: string[]): void {
   if (!raw.COGNITO_CLIENT_ID) problems.push("COGNITO_CLIENT_ID: is required");
   else if (!/^[\w+]+$/.test(raw.COGNITO_CLIENT_ID)) problems.push("COGNITO_CLIENT_ID: must contain only letters, digits, _ and +");
   if (production) {
-    if (!raw.PUBLIC_URL) problems.push("PUBLIC_URL: is required in production (the public https origin of this service)");
+    if (!raw.PUBLIC_URL && !failed.has("PUBLIC_URL")) problems.push("PUBLIC_URL: is required in production (the public https origin of this service)");
     for (const name of ["PUBLIC_URL", "COGNITO_ISSUER", "COGNITO_DOMAIN", "COGNITO_ENDPOINT"] as const) {
       const value = raw[name];
       if (value && new URL(value).protocol !== "https:") problems.push(`${name}: must use https in production`);
     }
+  }
+  if (raw.SESSION_STORE === "redis" && !raw.REDIS_URL && !failed.has("REDIS_URL")) {
+    problems.push("SESSION_STORE, REDIS_URL: SESSION_STORE=redis keeps the sessions in Redis and needs REDIS_URL");
   }
   if (raw.PUBLIC_URL && new URL(raw.PUBLIC_URL).pathname !== "/") {
     problems.push("PUBLIC_URL: must be an origin without a path, such as https://bff.example.com");
@@ -252,24 +285,22 @@ function checkCombinations(raw: RawConfig, problems: string[]): void {
 }
 
 /**
- * Parses and validates the environment.
- * @throws {ConfigError} naming every bad or missing variable (never its value).
+ * Parses and validates the environment: each variable on its own, then the
+ * checks that combine variables on those that parsed, then `UPSTREAMS`.
+ * @throws {ConfigError} naming every bad or missing variable at once (never its value).
  */
 export function loadConfig(env: Record<string, string | undefined>): Config {
-  const parsed = schema.safeParse(env);
   const problems: string[] = [];
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) problems.push(`${issue.path.join(".")}: ${issue.message}`);
-    throw new ConfigError(problems);
-  }
-  const raw = parsed.data;
-  checkCombinations(raw, problems);
-  const allowedOrigins = parseOrigins(raw.ALLOWED_ORIGINS, problems);
-  const upstreams = parseUpstreams(raw.UPSTREAMS, problems);
-  if (needsClientCredentials(upstreams) && (!raw.COGNITO_CLIENT_SECRET || !raw.COGNITO_DOMAIN)) {
+  const { raw: parsed, failed } = parseEach(env, problems);
+  checkCombinations(parsed, failed, problems);
+  const allowedOrigins = parseOrigins(parsed.ALLOWED_ORIGINS, problems);
+  const upstreams = parseUpstreams(parsed.UPSTREAMS, problems);
+  if (needsClientCredentials(upstreams) && (!parsed.COGNITO_CLIENT_SECRET || !parsed.COGNITO_DOMAIN) && !failed.has("COGNITO_DOMAIN")) {
     problems.push("COGNITO_CLIENT_SECRET, COGNITO_DOMAIN: both are required when an upstream in UPSTREAMS uses token client (client credentials)");
   }
   if (problems.length > 0) throw new ConfigError([...new Set(problems)]);
+  // Every variable parsed (a failure is a problem above), so `parsed` is complete.
+  const raw = parsed as RawConfig;
 
   // Checked above; the non-null assertions only restate checkCombinations.
   const issuer = raw.COGNITO_ISSUER!.replace(/\/+$/, "");
@@ -315,6 +346,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     refreshSkewSeconds: raw.REFRESH_SKEW_SECONDS,
     includeIdToken: raw.TOKEN_INCLUDE_ID_TOKEN,
     redisUrl: raw.REDIS_URL,
+    sessionStore: raw.SESSION_STORE,
     redisKeyPrefix: raw.REDIS_KEY_PREFIX,
     refreshResultTtlSeconds: raw.REFRESH_RESULT_TTL_SECONDS,
     adminSecret: raw.ADMIN_SECRET,

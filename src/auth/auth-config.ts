@@ -11,14 +11,17 @@ import { isBffError } from "../errors.js";
 import { loggableText, type Logger } from "../log.js";
 import type { TokenRefresher } from "../refresh/token-refresher.js";
 import type { RevocationCheck } from "./revocations.js";
-import type { RevokeRefreshToken } from "./revoke-refresh-token.js";
-import { toSessionPayload, type SessionTokens } from "./session-payload.js";
+import type { EndSession } from "./end-session.js";
+import type { SessionStore } from "./session-store.js";
+import { newSessionId, toSessionPayload, withSessionId, type SessionTokens } from "./session-payload.js";
 
 export interface AuthConfigDeps {
   config: Config;
   refresher: TokenRefresher;
-  /** Revokes the refresh token at Cognito at sign-out; logs and counts a failure. */
-  revokeRefreshToken: RevokeRefreshToken;
+  /** Ends a session at sign-out: its id, its cached refresh result, its refresh token at Cognito. */
+  endSession: EndSession;
+  /** Where Auth.js's session lives when it is not Auth.js's own cookie (SESSION_STORE=redis). */
+  sessions?: Pick<SessionStore, "authjs">;
   log: Logger;
   /** Epoch milliseconds. */
   now: () => number;
@@ -81,6 +84,7 @@ export function sessionTokensFromSignIn(
     cognito_username: username,
     cognito_sub: sub,
     signed_in_at: nowSeconds,
+    sid: newSessionId(),
   };
   if (id_token) tokens.id_token = id_token;
   const scope = stringClaim(accessClaims, "scope");
@@ -132,10 +136,18 @@ export function authjsErrorChain(error: unknown): string {
   return parts.join(" <- ");
 }
 
+/** Auth.js's `jwt` options over a session store's own encode/decode (the cookie then holds what the store says). */
+function authjsJwt(store: NonNullable<SessionStore["authjs"]>): NonNullable<ExpressAuthConfig["jwt"]> {
+  return {
+    encode: ({ token }) => store.encode(token ?? {}),
+    decode: async ({ token }) => (token ? ((await store.decode(token)) as Awaited<ReturnType<NonNullable<NonNullable<ExpressAuthConfig["jwt"]>["decode"]>>>) : null),
+  };
+}
+
 /** Auth.js errors caused by what the client sent (logged at warn; the client gets a 4xx or a redirect). */
 const AUTHJS_CLIENT_ERRORS = new Set(["JWTSessionError", "MissingCSRF", "InvalidCheck", "UnknownAction", "InvalidCallbackUrl"]);
 
-export function createAuthConfig({ config, refresher, revokeRefreshToken, log, now, revocations }: AuthConfigDeps): ExpressAuthConfig {
+export function createAuthConfig({ config, refresher, endSession, log, now, revocations, sessions }: AuthConfigDeps): ExpressAuthConfig {
   const { cognito: c } = config;
   const warned = new Set<string>();
   // With COGNITO_DOMAIN every endpoint Auth.js calls is explicit, so it never fetches
@@ -158,6 +170,7 @@ export function createAuthConfig({ config, refresher, revokeRefreshToken, log, n
     trustHost: true,
     useSecureCookies: config.publicUrl.protocol === "https:",
     session: { strategy: "jwt", maxAge: config.sessionMaxAgeSeconds },
+    ...(sessions?.authjs ? { jwt: authjsJwt(sessions.authjs) } : {}),
     providers: [
       Cognito({
         clientId: c.clientId,
@@ -183,7 +196,8 @@ export function createAuthConfig({ config, refresher, revokeRefreshToken, log, n
         }
         try {
           const { tokens } = await refresher.ensureFresh(session);
-          return { ...token, ...tokens };
+          // Auth.js re-issues the cookie here: an older cookie gets its session id.
+          return withSessionId({ ...token, ...tokens });
         } catch (error) {
           // A rejected refresh token ends the session; anything transient keeps it as it is.
           if (isBffError(error) && error.code === "session_expired") return null;
@@ -209,7 +223,7 @@ export function createAuthConfig({ config, refresher, revokeRefreshToken, log, n
       async signOut(message) {
         const session = "token" in message ? toSessionPayload(message.token) : null;
         if (!session) return;
-        await revokeRefreshToken(session.refresh_token, { user: session.cognito_sub, reason: "sign-out" });
+        await endSession(session);
       },
     },
     logger: {

@@ -19,7 +19,7 @@ import {
   type CookieAttributes,
 } from "./session-cookies.js";
 import type { RevocationCheck } from "./revocations.js";
-import { toSessionPayload, type SessionPayload } from "./session-payload.js";
+import { toSessionPayload, withSessionId, type SessionPayload } from "./session-payload.js";
 
 export interface SessionRead {
   /** The session, or null when there is none or it is not usable. */
@@ -28,18 +28,60 @@ export interface SessionRead {
   cookieNames: string[];
 }
 
+/** What a write knows of the request that caused it (for the user's list of sessions). */
+export interface WriteContext {
+  userAgent?: string | undefined;
+}
+
+/** One of a user's sessions as `GET /auth/sessions` shows it. */
+export interface SessionListEntry {
+  /** The session's public id (`sid`): not a credential. */
+  sid: string;
+  /** Epoch seconds. */
+  created: number;
+  lastUsed: number;
+  userAgent: string | undefined;
+}
+
+/** A user's sessions, where the store can enumerate them (SESSION_STORE=redis). */
+export interface SessionDirectory {
+  list(sub: string): Promise<SessionListEntry[]>;
+  /**
+   * Ends these sessions of `sub` (all of them without `sids`) and returns their
+   * refresh tokens, for revocation at Cognito. Unknown ids are skipped.
+   */
+  end(sub: string, sids?: readonly string[]): Promise<Array<{ sid: string; refreshToken: string | undefined }>>;
+}
+
+/**
+ * Where sessions live: sealed in the cookie (`SESSION_STORE=cookie`) or in
+ * Redis behind a ticket in the cookie (`redis`). Routes, the relay, the
+ * refresher and the Auth.js callbacks use this interface and nothing else.
+ */
 export interface SessionStore {
   readonly cookieName: string;
-  /** True when less than half of the session's max age remains: re-issue the cookie (rolling expiry). */
+  /** True when the session must be written back although its tokens did not change (rolling expiry, a move into Redis). */
   isRenewalDue(session: SessionPayload): boolean;
-  /** @throws {BffError} `session_expired` when an administrator revoked the session (see revocations.ts). */
+  /**
+   * @throws {BffError} `session_expired` when the session was signed out or revoked (see revocations.ts);
+   *   `temporarily_unavailable` when the store cannot answer (Redis down): the session is kept.
+   */
   read(cookieHeader: string | undefined): Promise<SessionRead>;
-  /** Set-Cookie values for a new or updated session. */
-  write(session: SessionPayload, presentNames: readonly string[]): Promise<string[]>;
-  /** Set-Cookie values that end the session. */
+  /** Stores a new or updated session; returns the Set-Cookie values. @throws {BffError} `temporarily_unavailable`. */
+  write(session: SessionPayload, presentNames: readonly string[], context?: WriteContext): Promise<string[]>;
+  /** Set-Cookie values that end the session in this browser. */
   clear(presentNames: readonly string[]): string[];
   /** Names of the session cookies on a request, for clearing them. */
   presentCookieNames(cookieHeader: string | undefined): string[];
+  /** Deletes the session where it is stored (sign-out); the cookie store holds nothing to delete. */
+  end(session: SessionPayload): Promise<void>;
+  /** Auth.js's `jwt.encode`/`jwt.decode`, where the store is not Auth.js's own cookie format. */
+  readonly authjs?: {
+    encode(token: Record<string, unknown>): Promise<string>;
+    decode(value: string): Promise<SessionPayload | null>;
+  };
+  /** The users' sessions, where the store can list them. */
+  readonly directory?: SessionDirectory;
 }
 
 export function sessionCookieName(secure: boolean): string {
@@ -94,7 +136,8 @@ export function createSessionStore(
     },
 
     async write(session, presentNames) {
-      return writeSessionCookies(cookieName, await codec.encode(session), presentNames, cookieAttributes);
+      // Every cookie written carries a session id, so sign-out can end all of its copies.
+      return writeSessionCookies(cookieName, await codec.encode(withSessionId(session)), presentNames, cookieAttributes);
     },
 
     clear(presentNames) {
@@ -103,6 +146,10 @@ export function createSessionStore(
 
     presentCookieNames(cookieHeader) {
       return readSessionCookie(parseCookieHeader(cookieHeader), cookieName).names;
+    },
+
+    async end() {
+      // Nothing stored server-side: the session id's revocation (revocations.ts) ends its copies.
     },
   };
 }

@@ -11,6 +11,7 @@
 import {
   CognitoIdentityProviderClient,
   GetTokensFromRefreshTokenCommand,
+  GlobalSignOutCommand,
   InitiateAuthCommand,
   RevokeTokenCommand,
   type AuthenticationResultType,
@@ -41,6 +42,12 @@ export interface CognitoGateway {
   refreshTokens(request: RefreshRequest): Promise<RefreshedTokens>;
   /** Revokes a refresh token and the tokens issued from it. @throws {BffError} */
   revokeToken(refreshToken: string): Promise<void>;
+  /**
+   * Revokes every refresh token of the user whose access token this is; the token
+   * needs the `aws.cognito.signin.user.admin` scope. @throws {BffError}
+   * @see https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_GlobalSignOut.html
+   */
+  globalSignOut(accessToken: string): Promise<void>;
   destroy(): void;
 }
 
@@ -173,6 +180,10 @@ export function createCognitoGateway(config: CognitoConfig, options: CognitoGate
           { abortSignal },
         ),
       );
+    },
+
+    async globalSignOut(accessToken) {
+      await call("GlobalSignOut", (abortSignal) => client.send(new GlobalSignOutCommand({ AccessToken: accessToken }), { abortSignal }));
     },
 
     destroy() {

@@ -10,6 +10,7 @@ export type Operation =
   | "InitiateAuth"
   | "GetTokensFromRefreshToken"
   | "RevokeToken"
+  | "GlobalSignOut"
   | "token:authorization_code"
   | "token:refresh_token"
   | "token:client_credentials"
@@ -25,6 +26,7 @@ export const OPERATIONS: readonly Operation[] = [
   "InitiateAuth",
   "GetTokensFromRefreshToken",
   "RevokeToken",
+  "GlobalSignOut",
   "token:authorization_code",
   "token:refresh_token",
   "token:client_credentials",
@@ -38,7 +40,7 @@ export const OPERATIONS: readonly Operation[] = [
 ];
 
 /** The operations of the X-Amz-Target JSON API; the others are OAuth/OIDC endpoints. */
-export const API_OPERATIONS: readonly Operation[] = ["InitiateAuth", "GetTokensFromRefreshToken", "RevokeToken"];
+export const API_OPERATIONS: readonly Operation[] = ["InitiateAuth", "GetTokensFromRefreshToken", "RevokeToken", "GlobalSignOut"];
 
 export interface FaultSpec {
   /** Answer with this error: Cognito's JSON shape for API operations, `{"error": code}` for the OAuth endpoints. */

@@ -57,7 +57,13 @@ function parseBody(text: unknown): Body {
   throw new GrantError("SerializationException", "Start of structure or map found where not expected.");
 }
 
-export function idpApi(store: Store, grants: Grants, faults: Faults, variants: Variants): Router {
+/** Verifies an access token of this pool (signature, issuer, expiry); rejects otherwise. */
+export type VerifyAccessToken = (token: string) => Promise<Record<string, unknown>>;
+
+/** The scope a Hosted UI access token needs for the user-pool API operations that take it (GlobalSignOut). */
+const ADMIN_SCOPE = "aws.cognito.signin.user.admin";
+
+export function idpApi(store: Store, grants: Grants, faults: Faults, variants: Variants, verifyAccessToken: VerifyAccessToken): Router {
   const router = Router();
 
   async function initiateAuth(body: Body, client: EmulatorClient): Promise<Body> {
@@ -98,6 +104,24 @@ export function idpApi(store: Store, grants: Grants, faults: Faults, variants: V
     return {};
   }
 
+  /**
+   * GlobalSignOut: authorized by the user's access token alone (no ClientId), which
+   * needs the aws.cognito.signin.user.admin scope; revokes every refresh token of the user.
+   * @see https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_GlobalSignOut.html
+   */
+  async function globalSignOut(body: Body): Promise<Body> {
+    const token = required(body, "AccessToken");
+    const claims = await verifyAccessToken(token).catch((error: unknown) => {
+      throw new GrantError("NotAuthorizedException", (error as { code?: string }).code === "ERR_JWT_EXPIRED" ? "Access Token has expired" : "Invalid Access Token");
+    });
+    const username = typeof claims.username === "string" ? claims.username : "";
+    if (claims.token_use !== "access" || !store.users.has(username)) throw new GrantError("NotAuthorizedException", "Invalid Access Token");
+    if (store.revokedOrigins.has(String(claims.origin_jti))) throw new GrantError("NotAuthorizedException", "Access Token has been revoked");
+    if (!String(claims.scope ?? "").split(" ").includes(ADMIN_SCOPE)) throw new GrantError("NotAuthorizedException", "Access Token does not have required scopes");
+    store.revokeUser(username);
+    return {};
+  }
+
   router.post("/", express.text({ type: () => true, limit: "1mb" }), async (req, res: Response) => {
     const target = String(req.headers["x-amz-target"] ?? "");
     const operation = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : "";
@@ -107,6 +131,7 @@ export function idpApi(store: Store, grants: Grants, faults: Faults, variants: V
     if (await faults.apply(operation as Operation, req, res)) return;
     try {
       const body = parseBody(req.body);
+      if (operation === "GlobalSignOut") return void res.type(AMZ_JSON).send(JSON.stringify(await globalSignOut(body)));
       const clientId = required(body, "ClientId");
       const client = store.clients.get(clientId);
       if (!client) throw new GrantError("ResourceNotFoundException", `User pool client ${clientId} does not exist.`);

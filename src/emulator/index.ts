@@ -8,6 +8,7 @@ import { randomUUID } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import express, { type NextFunction, type Request, type Response } from "express";
+import { importJWK, jwtVerify } from "jose";
 import { createClock } from "./clock.js";
 import { Faults, OPERATIONS, type FaultSpec, type Operation } from "./faults.js";
 import { Grants } from "./grants.js";
@@ -132,7 +133,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     res.setHeader("x-amzn-RequestId", randomUUID());
     next();
   });
-  app.use(idpApi(store, grants, faults, variants));
+  const verifyAccessToken = async (token: string) => {
+    const { payload } = await jwtVerify(token, await importJWK(keys.publicJwk, "RS256"), { issuer, currentDate: new Date(clock.now()) });
+    return payload as Record<string, unknown>;
+  };
+  app.use(idpApi(store, grants, faults, variants, verifyAccessToken));
   app.use(oauthRoutes({ url, issuer, poolId, store, grants, minter, keys, clock, faults, variants, authCodeTtlSeconds: options.authCodeTtlSeconds ?? 300 }));
   // Silent: the emulator runs inside tests; an unexpected error is a 500, never a stack trace on stderr.
   app.use((_error: unknown, _req: Request, res: Response, _next: NextFunction) => {

@@ -116,6 +116,11 @@ export class Store {
     return "active";
   }
 
+  /** Like GlobalSignOut: every refresh token of the user, and what was issued from them, is revoked. */
+  revokeUser(username: string): void {
+    for (const [token, record] of this.refreshTokens) if (record.username === username) this.revoke(token);
+  }
+
   revoke(token: string): void {
     const record = this.refreshTokens.get(token);
     if (!record) return;

@@ -119,6 +119,12 @@ export class RedisCoordinator implements RefreshCoordinator {
     return this.#local.run(key, () => this.#distributed(key, task));
   }
 
+  async forget(key: string): Promise<void> {
+    this.#local.forget(key);
+    // Best effort: the sealed result expires by itself within REFRESH_RESULT_TTL_SECONDS, and the session id is revoked anyway.
+    await this.#cmd("del", () => this.#redis.del(`rt:{${key}}:result`)).catch(() => {});
+  }
+
   #setUp(up: boolean, reason: string): void {
     this.#o.metrics.redisUnavailable.set(up ? 0 : 1);
     if (up === this.#up) return;

@@ -27,6 +27,8 @@ export interface RefreshOutcome {
 export interface RefreshCoordinator {
   /** Runs `task` for `key` unless a refresh for it is running or just finished; every caller gets the same result or error. */
   refresh(key: string, task: () => Promise<RefreshedTokens>): Promise<RefreshOutcome>;
+  /** Drops the cached result for `key` (sign-out: a copy of the cookie must not pick it up). Never rejects. */
+  forget(key: string): Promise<void>;
   /** For readiness and metrics: whether cross-replica coordination is on and working. */
   status(): { mode: "local" | "redis"; redis?: "up" | "down" };
   close(): Promise<void>;
@@ -72,6 +74,10 @@ export class LocalCoordinator {
     return undefined;
   }
 
+  forget(key: string): void {
+    this.#recent.delete(key);
+  }
+
   remember(key: string, tokens: RefreshedTokens): void {
     this.#recent.set(key, { tokens, expiresAtMs: this.#now() + this.#ttlMs });
   }
@@ -94,6 +100,7 @@ export function createLocalCoordinator(options: LocalCoordinatorOptions): Refres
   const local = new LocalCoordinator(options);
   return {
     refresh: (key, task) => local.run(key, async () => ({ tokens: await task(), via: "performed" })),
+    forget: async (key) => local.forget(key),
     status: () => ({ mode: "local" }),
     close: async () => {},
   };

@@ -29,6 +29,8 @@ export async function readFreshSession(
   if (!session) return null;
   const { tokens, changed } = await refresher.ensureFresh(session, options);
   const current: SessionPayload = changed ? { ...session, ...tokens } : session;
-  if (changed || sessions.isRenewalDue(current)) res.append("Set-Cookie", await sessions.write(current, cookieNames));
+  if (changed || sessions.isRenewalDue(current)) {
+    res.append("Set-Cookie", await sessions.write(current, cookieNames, { userAgent: req.headers["user-agent"] }));
+  }
   return current;
 }

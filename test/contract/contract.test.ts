@@ -21,6 +21,13 @@ let url: string;
 let unready: Bff;
 /** A BFF whose Redis does not answer (a harness of its own: the Redis is per harness). */
 let redisDown: Harness;
+/** SESSION_STORE=redis on the real Redis. */
+let redisStore: Harness;
+/** SESSION_STORE=redis whose Redis does not answer. */
+let storeDown: Bff;
+const REDIS = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
+/** A well-formed ticket: reading it needs Redis. */
+const TICKET_COOKIE = `authjs.session-token=v1.AAAAAAAA.${"B".repeat(22)}.${"C".repeat(22)}`;
 /** `echo` answers what it saw; `slow` never answers. */
 let upstreams: Record<"echo" | "slow", Upstream>;
 
@@ -36,9 +43,11 @@ beforeAll(async () => {
   url = h.bff.url;
   unready = await h.startBff({ COGNITO_ISSUER: `http://${CLOSED}/us-east-1_Emulator1` });
   redisDown = await startHarness({ redisUrl: `redis://${CLOSED}`, env: { ADMIN_SECRET } });
+  storeDown = await redisDown.startBff({ SESSION_STORE: "redis" });
+  redisStore = await startHarness({ redisUrl: REDIS, env: { SESSION_STORE: "redis" } });
 });
 afterAll(async () => {
-  await Promise.all([h?.close(), redisDown?.close()]);
+  await Promise.all([h?.close(), redisDown?.close(), redisStore?.close()]);
   await Promise.all(Object.values(upstreams ?? {}).map((u) => u.close()));
 });
 
@@ -177,6 +186,41 @@ describe("openapi.yaml against the running service", () => {
       }),
     );
     expect(jar.sessionCookieNames()).toEqual([]);
+  });
+
+  it("with SESSION_STORE=redis, sign-out and /auth/session answer 503 while Redis does not", async () => {
+    const session = await checkError("getSession", await fetch(`${storeDown.url}/auth/session`, { headers: { cookie: TICKET_COOKIE } }), "temporarily_unavailable");
+    expect(Number(session.headers.get("retry-after"))).toBeGreaterThan(0);
+    const jar = new CookieJar();
+    const { csrfToken } = (await (await jar.fetch(`${storeDown.url}/auth/csrf`)).json()) as { csrfToken: string };
+    const [name, value] = TICKET_COOKIE.split("=") as [string, string];
+    jar.cookies.set(name, value);
+    const signOut = await jar.fetch(`${storeDown.url}/auth/signout`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ csrfToken, callbackUrl: `${storeDown.url}/` }),
+    });
+    await checkError("signOut", signOut, "temporarily_unavailable");
+  });
+
+  it("GET /auth/sessions and DELETE /auth/sessions/{id} answer 200/204, 401, 403, 404 and 503 as documented", async () => {
+    const bff = redisStore.bff.url;
+    const laptop = await signIn(bff);
+    const phone = await signIn(bff);
+    const listed = await checkResponse("listSessions", await laptop.fetch(`${bff}/auth/sessions`, { headers: csrf }));
+    const sessions = (listed.body as { sessions: Array<{ id: string; current: boolean }> }).sessions;
+    expect(sessions).toHaveLength(2);
+    const other = sessions.find((s) => !s.current)!.id;
+    await checkResponse("endSession", await laptop.fetch(`${bff}/auth/sessions/${other}`, { method: "DELETE", headers: csrf }));
+    expect((await phone.fetch(`${bff}/token`, { headers: csrf })).status).toBe(401);
+    for (const [operationId, path, method] of [["listSessions", "/auth/sessions", "GET"], ["endSession", `/auth/sessions/${other}`, "DELETE"]] as const) {
+      await checkError(operationId, await fetch(`${bff}${path}`, { method, headers: csrf }), "unauthenticated");
+      await checkError(operationId, await laptop.fetch(`${bff}${path}`, { method }), "csrf_required");
+      await checkError(operationId, await fetch(`${storeDown.url}${path}`, { method, headers: { ...csrf, cookie: TICKET_COOKIE } }), "temporarily_unavailable");
+    }
+    await checkError("endSession", await laptop.fetch(`${bff}/auth/sessions/${other}`, { method: "DELETE", headers: csrf }), "not_found");
+    // SESSION_STORE=cookie: sessions sealed in cookies cannot be listed.
+    await checkError("listSessions", await (await signInChecked()).fetch(`${url}/auth/sessions`, { headers: csrf }), "not_found");
   });
 
   it("the operations endpoints answer as documented, /readyz 503 when Cognito does not answer", async () => {

@@ -128,7 +128,7 @@ describe("call counters", () => {
     const all = emu.calls();
     const expected: Partial<Record<Operation, number>> = { InitiateAuth: 2, logout: 1, userInfo: 1, revoke: 1, GetTokensFromRefreshToken: 0, login: 0 };
     expect(all).toMatchObject(expected);
-    expect(Object.keys(all)).toHaveLength(13);
+    expect(Object.keys(all)).toHaveLength(14);
     emu.resetCalls();
     expect(Object.values(emu.calls()).every((n) => n === 0)).toBe(true);
   });

@@ -6,6 +6,9 @@
 export class CookieJar {
   readonly cookies = new Map<string, string>();
 
+  /** A browser's User-Agent, sent with every request of this jar when set. */
+  constructor(readonly userAgent?: string) {}
+
   /** Applies the Set-Cookie headers of a response (Max-Age=0 or a past Expires deletes). */
   store(response: Response): string[] {
     const setCookies = response.headers.getSetCookie();
@@ -36,7 +39,7 @@ export class CookieJar {
   }
 
   clone(): CookieJar {
-    const copy = new CookieJar();
+    const copy = new CookieJar(this.userAgent);
     for (const [k, v] of this.cookies) copy.cookies.set(k, v);
     return copy;
   }
@@ -45,6 +48,7 @@ export class CookieJar {
     const headers = new Headers(init.headers);
     const cookie = this.header();
     if (cookie) headers.set("cookie", cookie);
+    if (this.userAgent && !headers.has("user-agent")) headers.set("user-agent", this.userAgent);
     const response = await fetch(url, { ...init, headers, redirect: "manual" });
     this.store(response);
     return response;

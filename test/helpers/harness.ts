@@ -46,6 +46,8 @@ export interface Harness {
   bff: Bff;
   /** Starts one more BFF on the same emulator (several replicas). */
   startBff(env?: Record<string, string>): Promise<Bff>;
+  /** The Redis key prefix of this harness's BFFs (with `redisUrl`). */
+  redisPrefix: string;
   close(): Promise<void>;
 }
 
@@ -83,6 +85,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       COGNITO_DOMAIN: emu.url,
       COGNITO_ENDPOINT: emu.url,
       COGNITO_TIMEOUT_MS: "2000",
+      ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
       ...options.env,
       ...extraEnv,
     });
@@ -115,6 +118,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     emu,
     bff,
     startBff,
+    redisPrefix,
     async close() {
       await Promise.all(bffs.map((b) => b.close()));
       await emu.close();
@@ -212,4 +216,24 @@ function expectRedirect(response: Response, step: string): void {
 /** GET /token (or another method/path) the way the SPA calls it. */
 export function callToken(jar: CookieJar, bffUrl: string, path = "/token", init: RequestInit = {}): Promise<Response> {
   return jar.fetch(`${bffUrl}${path}`, { ...init, headers: { "X-CSRF": "1", ...(init.headers as Record<string, string>) } });
+}
+
+/** Signs out through Auth.js the way the browser client does: the CSRF token, then the form post (plus `fields`). */
+export async function signOut(bffUrl: string, jar: CookieJar, callbackUrl = `${bffUrl}/`, fields: Record<string, string> = {}): Promise<Response> {
+  const { csrfToken } = (await (await jar.fetch(`${bffUrl}/auth/csrf`)).json()) as { csrfToken: string };
+  return jar.fetch(`${bffUrl}/auth/signout`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ ...fields, csrfToken, callbackUrl }),
+  });
+}
+
+/** Polls until `check` holds or `ms` pass; returns how long it took. */
+export async function within(ms: number, check: () => Promise<boolean>): Promise<number> {
+  const started = performance.now();
+  while (!(await check())) {
+    if (performance.now() - started > ms) throw new Error(`not within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return performance.now() - started;
 }

@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import type { CookieJar } from "../helpers/cookie-jar.js";
-import { CLIENT_ID, CLIENT_SECRET, signIn, startHarness, USER, type Harness } from "../helpers/harness.js";
+import { CLIENT_ID, CLIENT_SECRET, signIn, signOut, startHarness, USER, type Harness } from "../helpers/harness.js";
 import { startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy.js";
 
 const REDIS = new URL(process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379");
@@ -145,15 +145,6 @@ describe("Redis down and back (TCP proxy in front of the shared Redis)", () => {
 });
 
 describe("sign-out revokes at Cognito in awkward states", () => {
-  async function signOut(url: string, jar: CookieJar): Promise<Response> {
-    const { csrfToken } = (await (await jar.fetch(`${url}/auth/csrf`)).json()) as { csrfToken: string };
-    return jar.fetch(`${url}/auth/signout`, {
-      method: "POST",
-      headers: { "content-type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({ csrfToken, callbackUrl: `${url}/` }),
-    });
-  }
-
   it("with a session large enough for three cookie chunks, and with the access token already expired", async () => {
     h = await startHarness({ emulator: { accessTokenTtlSeconds: 3600 } });
     const big = {

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { callToken, signIn, startHarness, USER, type Bff, type Harness } from "../helpers/harness.js";
+import { callToken, signIn, startHarness, USER, type Bff, type Harness, within } from "../helpers/harness.js";
 import type { CookieJar } from "../helpers/cookie-jar.js";
+import { startUpstream } from "../helpers/upstream.js";
 
 const REDIS = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 const ADMIN_SECRET = "admin-secret-for-tests-0123456789abcdefXYZ";
@@ -14,16 +15,6 @@ afterEach(async () => {
 
 function revoke(bff: Bff, sub: string, authorization = `Bearer ${ADMIN_SECRET}`, method = "POST"): Promise<Response> {
   return fetch(`${bff.url}/admin/users/${encodeURIComponent(sub)}/sessions/revoke`, { method, headers: { authorization } });
-}
-
-/** Polls until `check` holds or `ms` pass; returns how long it took. */
-async function within(ms: number, check: () => Promise<boolean>): Promise<number> {
-  const started = performance.now();
-  while (!(await check())) {
-    if (performance.now() - started > ms) throw new Error(`not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return performance.now() - started;
 }
 
 async function twoReplicasTwoUsers() {
@@ -101,9 +92,16 @@ describe("revoking a user's sessions across replicas (Redis)", () => {
     expect(cleared.sort()).toEqual(names.sort());
     expect((await callToken(adaSecond, replicaA.url)).status).toBe(401);
 
-    // Auth.js's own session endpoint ends it too, on either replica.
-    const session = await fetch(`${replicaB.url}/auth/session`, { headers: { cookie: adaCookie } });
-    expect(await session.json()).toBeNull();
+    // Auth.js's own session endpoint ends it too, on either replica, the way Auth.js ends any session:
+    // 200 with the body null (what Auth.js's getSession() and our client's getUser() read as signed out)
+    // and every session cookie cleared. Issue 18: the README and openapi.yaml said 401 session_expired.
+    for (const replica of [replicaA, replicaB]) {
+      const session = await fetch(`${replica.url}/auth/session`, { headers: { cookie: adaCookie } });
+      expect(session.status).toBe(200);
+      expect(await session.json()).toBeNull();
+      const clearedBySession = session.headers.getSetCookie().filter((c) => /Max-Age=0/i.test(c)).map((c) => c.split("=")[0]);
+      expect(clearedBySession.sort()).toEqual(names.sort());
+    }
 
     // The other user is untouched.
     expect((await callToken(grace, replicaB.url)).status).toBe(200);
@@ -163,5 +161,36 @@ describe("revocation without Redis, and older cookies", () => {
     expect((await fetch(`${h.bff.url}/token`, { headers: { cookie: olderCookie, "x-csrf": "1" } })).status).toBe(401);
     expect((await callToken(jar, h.bff.url)).status).toBe(401);
     expect((await callToken(fresh, h.bff.url)).status).toBe(200);
+  });
+});
+
+describe("what each endpoint answers a revoked session (what the README and openapi.yaml promise)", () => {
+  it("/token and /api/* give 401 session_expired and clear the cookies; /auth/session gives 200 null and clears them; the upstream is not called", async () => {
+    const orders = await startUpstream();
+    try {
+      h = await startHarness({ env: { ADMIN_SECRET, UPSTREAMS: JSON.stringify({ orders: { url: orders.url, token: "user" } }) } });
+      const jar = await signIn(h.bff.url);
+      const cookie = jar.header();
+      const names = jar.sessionCookieNames().sort();
+      expect((await callToken(jar, h.bff.url, "/api/orders/x")).status).toBe(200);
+      expect((await revoke(h.bff, USER.username)).status).toBe(200);
+      const clearedBy = (res: Response) =>
+        res.headers.getSetCookie().filter((c) => /Max-Age=0/i.test(c)).map((c) => c.split("=")[0]).sort();
+
+      for (const path of ["/token", "/api/orders/x"]) {
+        const res = await fetch(`${h.bff.url}${path}`, { headers: { cookie, "x-csrf": "1" } });
+        expect(res.status, path).toBe(401);
+        expect(await res.json(), path).toMatchObject({ error: "session_expired" });
+        expect(clearedBy(res), path).toEqual(names);
+      }
+      expect(orders.seen).toHaveLength(1);
+
+      const session = await fetch(`${h.bff.url}/auth/session`, { headers: { cookie } });
+      expect(session.status).toBe(200);
+      expect(await session.json()).toBeNull();
+      expect(clearedBy(session)).toEqual(names);
+    } finally {
+      await orders.close();
+    }
   });
 });

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { callToken, CLIENT_ID, signIn, startHarness, type Harness } from "../helpers/harness.js";
+import { callToken, CLIENT_ID, signIn, signOut as signOutAt, startHarness, type Harness } from "../helpers/harness.js";
 import type { CookieJar } from "../helpers/cookie-jar.js";
 
 let h: Harness;
@@ -10,14 +10,7 @@ afterEach(async () => {
   await h?.close();
 });
 
-async function signOut(jar: CookieJar, callbackUrl: string): Promise<Response> {
-  const { csrfToken } = (await (await jar.fetch(`${h.bff.url}/auth/csrf`)).json()) as { csrfToken: string };
-  return jar.fetch(`${h.bff.url}/auth/signout`, {
-    method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({ csrfToken, callbackUrl }),
-  });
-}
+const signOut = (jar: CookieJar, callbackUrl: string) => signOutAt(h.bff.url, jar, callbackUrl);
 
 describe("sign-out", () => {
   it("revokes the refresh token at Cognito and clears the session", async () => {

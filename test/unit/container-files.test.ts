@@ -51,6 +51,16 @@ describe("docker-compose.yml", () => {
     expect(compose.services.redis).toBeDefined();
   });
 
+  it("runs Redis with an append-only file on a named volume, so revocations survive a restart", () => {
+    const redis = compose.services.redis! as typeof compose.services.redis & { volumes?: string[] };
+    const args = redis.command!;
+    expect(args[args.indexOf("--appendonly") + 1]).toBe("yes");
+    const dir = args[args.indexOf("--dir") + 1];
+    const volume = redis.volumes?.find((v) => v.endsWith(`:${dir}`))?.split(":")[0];
+    expect(volume).toBeDefined();
+    expect(Object.keys((compose as { volumes?: Record<string, unknown> }).volumes ?? {})).toContain(volume);
+  });
+
   it("starts the emulator from a file the build produces, on the issuer the bff uses", () => {
     const emulator = compose.services.emulator!;
     const [node, script] = emulator.command!;
@@ -61,6 +71,32 @@ describe("docker-compose.yml", () => {
     expect(issuer.port).toBe(emulator.environment!.EMULATOR_PORT);
     expect(emulator.environment!.EMULATOR_REDIRECT_ORIGIN).toBe(compose.services.bff!.environment!.PUBLIC_URL);
     expect(emulator.ports).toContain(`${issuer.port}:${issuer.port}`);
+  });
+});
+
+/** `two` -> 2, as the README writes small counts. */
+const COUNT_WORDS = ["zero", "one", "two", "three", "four", "five", "six"];
+const readme = read("README.md");
+/** The shell lines that start compose, in the README and in the compose file's own header. */
+const composeUpLines = [...readme.split("\n"), ...read("docker-compose.yml").split("\n")].filter((line) => /docker compose up/.test(line));
+
+// Issue 18: the README said two replicas next to a command that scaled to three, and one build stage (there were three).
+describe("what the README says about the container files", () => {
+  it("names the replica count compose runs, and no compose command shown scales to another", () => {
+    const said = /`docker-compose\.yml` runs (\w+) `bff` replicas/.exec(readme)?.[1];
+    expect(said).toBeDefined();
+    expect(COUNT_WORDS.indexOf(said!)).toBe(compose.services.bff!.deploy!.replicas);
+    expect(composeUpLines.length).toBeGreaterThanOrEqual(2);
+    for (const line of composeUpLines) {
+      const scale = /--scale bff=(\d+)/.exec(line)?.[1];
+      if (scale !== undefined) expect(Number(scale), line).toBe(compose.services.bff!.deploy!.replicas);
+    }
+  });
+
+  it("names the number of stages the Dockerfile has", () => {
+    const said = /The `Dockerfile` builds in (\w+) stages?/.exec(readme)?.[1];
+    expect(said).toBeDefined();
+    expect(COUNT_WORDS.indexOf(said!)).toBe(dockerfile.match(/^FROM /gm)!.length);
   });
 });
 

@@ -25,6 +25,7 @@ function gateway(answer: (req: RefreshRequest) => Promise<RefreshedTokens>) {
       return answer(req);
     },
     revokeToken: async () => {},
+    globalSignOut: async () => {},
     destroy: () => {},
   };
   return { cognito, calls };
