@@ -175,3 +175,15 @@ describe("loadConfig: emulator pool ids, AWS_REGION and the nonce check", () => 
     expect(problemsOf({ ...valid, COGNITO_NONCE_CHECK: "off" })).toContain("COGNITO_NONCE_CHECK: must be true or false");
   });
 });
+
+describe("loadConfig: SESSION_STORE", () => {
+  it("is cookie by default, and redis with REDIS_URL", () => {
+    expect(loadConfig(valid).sessionStore).toBe("cookie");
+    expect(loadConfig({ ...valid, SESSION_STORE: "redis", REDIS_URL: "redis://127.0.0.1:6379" }).sessionStore).toBe("redis");
+  });
+
+  it("redis without REDIS_URL names both variables; an unknown store is named", () => {
+    expect(problemsOf({ ...valid, SESSION_STORE: "redis" })).toEqual(["SESSION_STORE, REDIS_URL: SESSION_STORE=redis keeps the sessions in Redis and needs REDIS_URL"]);
+    expect(problemsOf({ ...valid, SESSION_STORE: "memcached" })).toEqual(["SESSION_STORE: must be cookie or redis"]);
+  });
+});
