@@ -53,6 +53,9 @@ export interface Config {
   readonly refreshSkewSeconds: number;
   readonly includeIdToken: boolean;
   readonly redisUrl: string | undefined;
+  /** How REDIS_URL is read: one server, a cluster's seed nodes, or the sentinels of a primary. */
+  readonly redisMode: "standalone" | "cluster" | "sentinel";
+  readonly redisSentinelMaster: string | undefined;
   /** Where sessions live: sealed in the cookie, or in Redis behind an opaque ticket in the cookie. */
   readonly sessionStore: "cookie" | "redis";
   /** Prefix of every Redis key and channel (share one Redis between deployments safely). */
@@ -87,6 +90,11 @@ const MIN_SECRET_LENGTH = 32;
  */
 export const DEFAULT_EMULATOR_REGION = "us-east-1";
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+/** A comma-separated list, trimmed, without empty items. */
+function splitList(value: string): string[] {
+  return value.split(",").map((item) => item.trim()).filter(Boolean);
+}
 
 const optionalString = z
   .string()
@@ -142,9 +150,15 @@ const schema = z.object({
   REDIS_URL: optionalString.pipe(
     z
       .string()
-      .refine((v) => URL.canParse(v) && /^rediss?:$/.test(new URL(v).protocol), { message: "must be a redis:// or rediss:// URL" })
+      .refine((v) => splitList(v).every((u) => URL.canParse(u) && /^rediss?:$/.test(new URL(u).protocol)), {
+        message: "must be a redis:// or rediss:// URL (several, comma-separated, for REDIS_MODE=cluster or sentinel)",
+      })
       .optional(),
   ),
+  REDIS_MODE: optionalString.pipe(
+    z.enum(["standalone", "cluster", "sentinel"], { message: "must be standalone, cluster or sentinel" }).default("standalone"),
+  ),
+  REDIS_SENTINEL_MASTER: optionalString.pipe(z.string().regex(/^[\w.-]{1,64}$/, { message: "must be a Sentinel master name (letters, digits, _ . -)" }).optional()),
   REDIS_KEY_PREFIX: optionalString.pipe(
     z
       .string()
@@ -245,6 +259,20 @@ function parseEach(env: Record<string, string | undefined>, problems: string[]):
   return { raw: raw as Partial<RawConfig>, failed };
 }
 
+/** REDIS_MODE, REDIS_URL and REDIS_SENTINEL_MASTER together. */
+function checkRedis(raw: Partial<RawConfig>, failed: ReadonlySet<string>, problems: string[]): void {
+  if (failed.has("REDIS_URL") || failed.has("REDIS_MODE")) return;
+  const urls = raw.REDIS_URL ? splitList(raw.REDIS_URL) : [];
+  const mode = raw.REDIS_MODE ?? "standalone";
+  if (mode !== "standalone" && urls.length === 0) problems.push(`REDIS_MODE, REDIS_URL: REDIS_MODE=${mode} needs REDIS_URL (${mode === "cluster" ? "the cluster's seed nodes" : "the sentinels"}, comma-separated)`);
+  if (mode === "standalone" && urls.length > 1) problems.push("REDIS_URL, REDIS_MODE: several URLs need REDIS_MODE=cluster (seed nodes) or REDIS_MODE=sentinel (the sentinels)");
+  if (new Set(urls.map((u) => new URL(u).protocol)).size > 1) problems.push("REDIS_URL: mixes redis:// and rediss://; TLS is for all nodes or none");
+  if (mode === "sentinel" && !raw.REDIS_SENTINEL_MASTER && !failed.has("REDIS_SENTINEL_MASTER")) {
+    problems.push("REDIS_SENTINEL_MASTER, REDIS_MODE: REDIS_MODE=sentinel needs the name of the primary the sentinels monitor");
+  }
+  if (mode !== "sentinel" && raw.REDIS_SENTINEL_MASTER) problems.push("REDIS_SENTINEL_MASTER, REDIS_MODE: REDIS_SENTINEL_MASTER is only for REDIS_MODE=sentinel");
+}
+
 /**
  * Checks that need several variables at once; pushes one line per problem.
  * A variable in `failed` has been reported already: it is neither "required"
@@ -276,6 +304,7 @@ function checkCombinations(raw: Partial<RawConfig>, failed: ReadonlySet<string>,
       if (value && new URL(value).protocol !== "https:") problems.push(`${name}: must use https in production`);
     }
   }
+  checkRedis(raw, failed, problems);
   if (raw.SESSION_STORE === "redis" && !raw.REDIS_URL && !failed.has("REDIS_URL")) {
     problems.push("SESSION_STORE, REDIS_URL: SESSION_STORE=redis keeps the sessions in Redis and needs REDIS_URL");
   }
@@ -346,6 +375,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     refreshSkewSeconds: raw.REFRESH_SKEW_SECONDS,
     includeIdToken: raw.TOKEN_INCLUDE_ID_TOKEN,
     redisUrl: raw.REDIS_URL,
+    redisMode: raw.REDIS_MODE,
+    redisSentinelMaster: raw.REDIS_SENTINEL_MASTER,
     sessionStore: raw.SESSION_STORE,
     redisKeyPrefix: raw.REDIS_KEY_PREFIX,
     refreshResultTtlSeconds: raw.REFRESH_RESULT_TTL_SECONDS,

@@ -63,7 +63,7 @@ export async function createBff(env: Record<string, string | undefined>, options
   for (const warning of config.warnings) log.warn(warning);
   const metrics = createMetrics({ processMetrics: true });
   const cognito = createCognitoGateway(config.cognito, { observe: observeCognitoCalls(metrics) });
-  const redis = config.redisUrl ? createRedisClients({ url: config.redisUrl, keyPrefix: config.redisKeyPrefix }) : undefined;
+  const redis = config.redisUrl ? createRedisClients({ url: config.redisUrl, keyPrefix: config.redisKeyPrefix, mode: config.redisMode, sentinelMaster: config.redisSentinelMaster }) : undefined;
   const bff = await createApp({ config, cognito, log, metrics, ...(redis ? { redis } : {}), devPage: options.devPage ?? false });
 
   let closing: Promise<void> | undefined;

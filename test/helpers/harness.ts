@@ -94,7 +94,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     // Wired like server.ts: Cognito calls and their failures are counted.
     const metrics = createMetrics();
     const cognito = createCognitoGateway(config.cognito, { observe: observeCognitoCalls(metrics) });
-    const redis = redisUrl ? createRedisClients({ url: redisUrl, keyPrefix: redisPrefix }) : undefined;
+    const redis = redisUrl
+      ? createRedisClients({ url: redisUrl, keyPrefix: redisPrefix, mode: config.redisMode, sentinelMaster: config.redisSentinelMaster })
+      : undefined;
     const bff = await createApp({ config, cognito, log, metrics, now: () => emu.clock.now(), ...(redis ? { redis } : {}) });
     server.on("request", bff.app);
     const entry: Bff = {
@@ -122,7 +124,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     async close() {
       await Promise.all(bffs.map((b) => b.close()));
       await emu.close();
-      if (redisUrl) await deleteKeys(redisUrl, redisPrefix);
+      // A cluster's or sentinels' URL list: those servers are the test's own and go away with it.
+      if (redisUrl && !redisUrl.includes(",") && !options.env?.REDIS_MODE) await deleteKeys(redisUrl, redisPrefix);
     },
   };
 }

@@ -187,3 +187,27 @@ describe("loadConfig: SESSION_STORE", () => {
     expect(problemsOf({ ...valid, SESSION_STORE: "memcached" })).toEqual(["SESSION_STORE: must be cookie or redis"]);
   });
 });
+
+describe("loadConfig: REDIS_MODE", () => {
+  it("standalone by default; cluster takes seed nodes and sentinel takes the sentinels and a master name", () => {
+    expect(loadConfig({ ...valid, REDIS_URL: "redis://127.0.0.1:6379" })).toMatchObject({ redisMode: "standalone", redisSentinelMaster: undefined });
+    const cluster = loadConfig({ ...valid, REDIS_MODE: "cluster", REDIS_URL: "rediss://:pw@10.0.0.1:6379, rediss://10.0.0.2:6379" });
+    expect(cluster).toMatchObject({ redisMode: "cluster", redisUrl: "rediss://:pw@10.0.0.1:6379, rediss://10.0.0.2:6379" });
+    const sentinel = loadConfig({ ...valid, REDIS_MODE: "sentinel", REDIS_URL: "redis://s1:26379,redis://s2:26379", REDIS_SENTINEL_MASTER: "mymaster" });
+    expect(sentinel).toMatchObject({ redisMode: "sentinel", redisSentinelMaster: "mymaster" });
+  });
+
+  it.each([
+    [{ REDIS_MODE: "cluster" }, "REDIS_MODE, REDIS_URL: REDIS_MODE=cluster needs REDIS_URL (the cluster's seed nodes, comma-separated)"],
+    [{ REDIS_URL: "redis://a:6379,redis://b:6379" }, "REDIS_URL, REDIS_MODE: several URLs need REDIS_MODE=cluster (seed nodes) or REDIS_MODE=sentinel (the sentinels)"],
+    [{ REDIS_MODE: "sentinel", REDIS_URL: "redis://s1:26379" }, "REDIS_SENTINEL_MASTER, REDIS_MODE: REDIS_MODE=sentinel needs the name of the primary the sentinels monitor"],
+    [{ REDIS_URL: "redis://a:6379", REDIS_SENTINEL_MASTER: "mymaster" }, "REDIS_SENTINEL_MASTER, REDIS_MODE: REDIS_SENTINEL_MASTER is only for REDIS_MODE=sentinel"],
+    [{ REDIS_MODE: "cluster", REDIS_URL: "redis://a:6379,rediss://b:6379" }, "REDIS_URL: mixes redis:// and rediss://; TLS is for all nodes or none"],
+    [{ REDIS_MODE: "ring" }, "REDIS_MODE: must be standalone, cluster or sentinel"],
+    [{ REDIS_MODE: "cluster", REDIS_URL: "redis://a:6379,http://b" }, "REDIS_URL: must be a redis:// or rediss:// URL (several, comma-separated, for REDIS_MODE=cluster or sentinel)"],
+  ])("a bad combination (%o) names the variables", (env, problem) => {
+    const problems = problemsOf({ ...valid, ...env });
+    expect(problems).toEqual([problem]);
+    expect(problems.join(" ")).not.toContain("a:6379");
+  });
+});
