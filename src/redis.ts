@@ -108,6 +108,9 @@ export function createRedisClients({ url, keyPrefix, mode = "standalone", sentin
         ...(username ? { sentinelUsername: username } : {}),
         ...(tls ? { enableTLSForSentinelMode: true } : {}),
         sentinelRetryStrategy: retryStrategy,
+        // After a failover the former primary still takes writes for seconds (until the sentinels demote it), and
+        // loses them when it resyncs: listen to the sentinels' +switch-master and move at once.
+        failoverDetector: true,
         // A demoted primary answers writes with READONLY until the connection moves: move it now.
         reconnectOnError: (error) => /READONLY/.test(error.message),
       };

@@ -83,6 +83,10 @@ export class RedisCoordinator implements RefreshCoordinator {
   readonly #channel: string;
   readonly #waiters = new Map<string, Set<() => void>>();
   #up = true;
+  /** Whether Redis ever answered: a Redis that was never there is an outage from the start, not a blip. */
+  #everConnected = false;
+  /** Wall-clock ms when the current outage began. */
+  #downSince = 0;
 
   constructor(options: RedisCoordinatorOptions) {
     this.#o = options;
@@ -101,7 +105,11 @@ export class RedisCoordinator implements RefreshCoordinator {
     });
     // Subscription failures only cost notifications: waiters still poll.
     options.subscriber.subscribe(this.#channel).catch(() => {});
-    options.redis.on("ready", () => this.#setUp(true, "connected"));
+    this.#everConnected = options.redis.status === "ready";
+    options.redis.on("ready", () => {
+      this.#everConnected = true;
+      this.#setUp(true, "connected");
+    });
     options.redis.on("error", () => this.#setUp(false, "connection error"));
     options.redis.on("end", () => this.#setUp(false, "connection closed"));
   }
@@ -129,6 +137,7 @@ export class RedisCoordinator implements RefreshCoordinator {
     this.#o.metrics.redisUnavailable.set(up ? 0 : 1);
     if (up === this.#up) return;
     this.#up = up;
+    if (!up) this.#downSince = Date.now();
     if (up) this.#o.log.info({ reason }, "redis available again: refreshes are coordinated across replicas");
     else this.#o.log.warn({ reason }, "redis unavailable: refreshes are coordinated in-process only");
   }
@@ -148,6 +157,15 @@ export class RedisCoordinator implements RefreshCoordinator {
       return await this.#coordinate(key, task);
     } catch (error) {
       if (!(error instanceof RedisFailure)) throw error;
+      // For one lease after Redis went away (a failover, a blip), another replica may hold this token's lock and be
+      // refreshing: refreshing here too would spend the token again. Answer 503 (the session is kept) until then;
+      // after that, the outage is real and this replica refreshes on its own.
+      if (this.#everConnected && Date.now() - this.#downSince < this.#o.leaseMs) {
+        throw new BffError("temporarily_unavailable", {
+          logDetail: "redis unreachable for less than a lease: another replica may be refreshing this token",
+          retryAfterSeconds: 1,
+        });
+      }
       return { tokens: await task(), via: "performed" };
     }
   }
@@ -168,6 +186,20 @@ export class RedisCoordinator implements RefreshCoordinator {
   }
 
   async #coordinate(key: string, task: () => Promise<RefreshedTokens>): Promise<RefreshOutcome> {
+    const waiting = { waited: false };
+    try {
+      return await this.#lockOrWait(key, task, waiting);
+    } catch (error) {
+      // Another replica holds the lock and is refreshing; Redis failing now (a failover, a blip) says nothing
+      // about that refresh. Refreshing here too would spend the same refresh token again: answer 503, keep the session.
+      if (waiting.waited && error instanceof RedisFailure) {
+        throw new BffError("temporarily_unavailable", { logDetail: "redis failed while another replica was refreshing; not refreshing here too", retryAfterSeconds: 1 });
+      }
+      throw error;
+    }
+  }
+
+  async #lockOrWait(key: string, task: () => Promise<RefreshedTokens>, waiting: { waited: boolean }): Promise<RefreshOutcome> {
     const started = this.#o.now();
     const deadline = started + this.#o.waitTimeoutMs;
     const owner = randomUUID();
@@ -195,6 +227,7 @@ export class RedisCoordinator implements RefreshCoordinator {
         throw new BffError("temporarily_unavailable", { logDetail: "timed out waiting for another replica's refresh", retryAfterSeconds: 1 });
       }
       waited = true;
+      waiting.waited = true;
       await this.#waitForNotification(key, Math.min(this.#o.pollMs ?? 100, Math.max(1, deadline - this.#o.now())));
     }
   }

@@ -94,9 +94,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     // Wired like server.ts: Cognito calls and their failures are counted.
     const metrics = createMetrics();
     const cognito = createCognitoGateway(config.cognito, { observe: observeCognitoCalls(metrics) });
-    const redis = redisUrl
-      ? createRedisClients({ url: redisUrl, keyPrefix: redisPrefix, mode: config.redisMode, sentinelMaster: config.redisSentinelMaster })
-      : undefined;
+    // A replica may reach the same Redis another way (REDIS_URL in `extraEnv`, e.g. through a TCP proxy the test cuts).
+    const replicaRedisUrl = extraEnv.REDIS_URL ?? redisUrl;
+    const redis = replicaRedisUrl ? createRedisClients({ url: replicaRedisUrl, keyPrefix: redisPrefix, mode: config.redisMode, sentinelMaster: config.redisSentinelMaster }) : undefined;
     const bff = await createApp({ config, cognito, log, metrics, now: () => emu.clock.now(), ...(redis ? { redis } : {}) });
     server.on("request", bff.app);
     const entry: Bff = {

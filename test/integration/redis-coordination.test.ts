@@ -9,6 +9,7 @@ import { RedisCoordinator } from "../../src/refresh/redis-coordinator.js";
 import { createResultSeal } from "../../src/refresh/result-seal.js";
 import type { RefreshedTokens } from "../../src/refresh/refresh-coordinator.js";
 import { callToken, freePort, signIn, startHarness, type Harness } from "../helpers/harness.js";
+import { startTcpProxy } from "../helpers/tcp-proxy.js";
 
 const REDIS = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 let h: Harness | undefined;
@@ -129,7 +130,8 @@ describe("Redis is a helper, never a single point of failure", () => {
     const port = await freePort();
     let redisServer = await startRedisServer(port);
     cleanups.push(() => void redisServer.kill("SIGKILL"));
-    h = await startHarness({ redisUrl: `redis://127.0.0.1:${port}`, emulator: { accessTokenTtlSeconds: 3600 } });
+    // COGNITO_TIMEOUT_MS 500: the refresh lease is 1.5 s.
+    h = await startHarness({ redisUrl: `redis://127.0.0.1:${port}`, emulator: { accessTokenTtlSeconds: 3600 }, env: { COGNITO_TIMEOUT_MS: "500" } });
     const jar = await signIn(h.bff.url);
     await new Promise((r) => setTimeout(r, 200));
     expect(h.bff.bff.coordinator.status()).toEqual({ mode: "redis", redis: "up" });
@@ -137,6 +139,13 @@ describe("Redis is a helper, never a single point of failure", () => {
     redisServer.kill("SIGKILL");
     await new Promise((r) => setTimeout(r, 300));
     h.emu.clock.advance(3600);
+    // For one lease another replica may still be refreshing this token: 503, the session kept, Cognito not called.
+    const early = await callToken(jar, h.bff.url);
+    expect(early.status).toBe(503);
+    expect(early.headers.get("retry-after")).toBe("1");
+    expect(early.headers.getSetCookie()).toEqual([]);
+    expect(h.emu.calls("InitiateAuth")).toBe(0);
+    await new Promise((r) => setTimeout(r, 1500));
     for (let i = 0; i < 5; i++) {
       const res = await callToken(jar, h.bff.url);
       expect(res.status).toBe(200);
@@ -194,5 +203,29 @@ describe("fencing", () => {
     expect(stored).toEqual({ ok: tokens("from-B") });
     // No token in Redis in the clear.
     expect(await clients[0]!.redis.get("rt:{key-1}:result")).not.toContain("from-B");
+  });
+});
+
+describe("Redis failing while another replica refreshes", () => {
+  it("a waiting replica answers 503 instead of refreshing with the same refresh token itself; one Cognito call in all", async () => {
+    // Regression: the waiter fell back to an in-process refresh, so a Redis blip (a failover) cost one extra refresh per replica.
+    const proxy = await startTcpProxy(Number(new URL(REDIS).port || 6379));
+    cleanups.push(() => proxy.close());
+    h = await startHarness({ redisUrl: REDIS, emulator: { accessTokenTtlSeconds: 3600 } });
+    const waiter = await h.startBff({ REDIS_URL: `redis://127.0.0.1:${proxy.port}` });
+    const jar = await signIn(h.bff.url);
+    h.emu.clock.advance(3600);
+    h.emu.fault("InitiateAuth", { delayMs: 800, times: 1 });
+    const holder = callToken(jar, h.bff.url);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    const waiting = callToken(jar, waiter.url);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    proxy.cut();
+    const [held, waited] = await Promise.all([holder, waiting]);
+    expect(held.status).toBe(200);
+    expect(waited.status).toBe(503);
+    expect(Number(waited.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(waited.headers.getSetCookie()).toEqual([]);
+    expect(h.emu.calls("InitiateAuth")).toBe(1);
   });
 });
