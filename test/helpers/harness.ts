@@ -240,3 +240,8 @@ export async function within(ms: number, check: () => Promise<boolean>): Promise
   }
   return performance.now() - started;
 }
+
+/** A request to `/token` (or `path`) carrying a copied Cookie header, the way a replayed cookie arrives. */
+export function replay(bff: { url: string }, cookie: string, path = "/token", method = "GET"): Promise<Response> {
+  return fetch(`${bff.url}${path}`, { method, headers: { cookie, "x-csrf": "1" } });
+}

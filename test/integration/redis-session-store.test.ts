@@ -7,7 +7,7 @@
 import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
 import { CookieJar } from "../helpers/cookie-jar.js";
-import { callToken, signIn, signOut, startHarness, TEST_SECRET, USER, type Bff, type Harness, within } from "../helpers/harness.js";
+import { callToken, signIn, signOut, startHarness, TEST_SECRET, USER, type Bff, type Harness, replay, within } from "../helpers/harness.js";
 import { startOwnRedis, type OwnRedis } from "../helpers/redis-server.js";
 
 const REDIS = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
@@ -23,10 +23,6 @@ afterEach(async () => {
   h = undefined;
   own = undefined;
 });
-
-function replay(bff: Bff, cookie: string, path = "/token", method = "GET"): Promise<Response> {
-  return fetch(`${bff.url}${path}`, { method, headers: { cookie, "x-csrf": "1" } });
-}
 
 function sessionsOf(jar: CookieJar, bff: Bff, init: RequestInit = {}, path = "/auth/sessions"): Promise<Response> {
   return jar.fetch(`${bff.url}${path}`, { ...init, headers: { "x-csrf": "1", ...(init.headers as Record<string, string>) } });

@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { createSessionCodec } from "../../src/auth/session-codec.js";
 import { writeSessionCookies } from "../../src/auth/session-cookies.js";
 import { CookieJar } from "../helpers/cookie-jar.js";
-import { callToken, signIn, signOut, startHarness, TEST_SECRET, USER, type Bff, type Harness, within } from "../helpers/harness.js";
+import { callToken, signIn, signOut, startHarness, TEST_SECRET, USER, type Bff, type Harness, replay, within } from "../helpers/harness.js";
 import { startOwnRedis, type OwnRedis } from "../helpers/redis-server.js";
 
 const REDIS = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
@@ -23,11 +23,6 @@ afterEach(async () => {
   h = undefined;
   own = undefined;
 });
-
-/** A request carrying a copied Cookie header, as a replayed cookie arrives. */
-function replay(bff: Bff, cookie: string, path = "/token", method = "GET"): Promise<Response> {
-  return fetch(`${bff.url}${path}`, { method, headers: { cookie, "x-csrf": "1" } });
-}
 
 async function expectEnded(bff: Bff, cookie: string): Promise<void> {
   for (const [path, method] of [["/token", "GET"], ["/token/refresh", "POST"]] as const) {
