@@ -11,6 +11,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { EventEmitter } from "node:events";
 import { Pool, type Dispatcher } from "undici";
 import { BffError } from "../errors.js";
+import type { CacheAudience } from "./cache-control.js";
 import { downstreamResponseHeaders } from "./headers.js";
 
 /** undici's and node:net's codes for "no answer in time". */
@@ -31,6 +32,8 @@ export interface RelayRequest {
    */
   timeoutMs: number;
   passSetCookie: boolean;
+  /** Who the answer is for: decides what caches may keep of it and its `Vary: Cookie`. */
+  audience: CacheAudience;
   /** For the log line only. */
   upstreamName: string;
   /**
@@ -139,7 +142,9 @@ export async function relay(req: IncomingMessage, res: ServerResponse, dispatche
         clearTimeout(deadline);
         target.observe?.(`${Math.floor(statusCode / 100)}xx`, elapsed());
         res.statusCode = statusCode;
-        applyResponseHeaders(res, downstreamResponseHeaders(headers, target.passSetCookie));
+        // Only the session step before the call sets cookies on `res`: one here is the re-issued session.
+        const sessionCookieSet = res.hasHeader("set-cookie");
+        applyResponseHeaders(res, downstreamResponseHeaders(headers, target.passSetCookie, { audience: target.audience, sessionCookieSet }));
         return res;
       },
     );

@@ -10,6 +10,7 @@ import type { SessionStore } from "../auth/session-store.js";
 import type { ClientCredentials } from "../cognito/client-credentials.js";
 import { BffError } from "../errors.js";
 import { upstreamRequestHeaders } from "../proxy/headers.js";
+import type { CacheAudience } from "../proxy/cache-control.js";
 import { createUpstreamPool, relay } from "../proxy/relay.js";
 import type { UpstreamConfig, Upstreams } from "../proxy/upstreams.js";
 import { logCutResponse, requestId } from "../http/request-logger.js";
@@ -26,6 +27,14 @@ export interface ProxyRouteOptions {
   /** The CSRF/Origin/CORS rules for browser calls. */
   guard: RequestHandler;
   metrics: Metrics;
+  /** `PUBLIC_URL`: the only source of `X-Forwarded-Proto`/`-Host` (a client's `Host` is not). */
+  publicUrl: URL;
+  /**
+   * `public` (default): every upstream, under the browser rules; a `client` upstream serves signed-in
+   * sessions only (it spends the BFF's own credentials). `internal` (INTERNAL_PORT): `client` upstreams
+   * only, for services without a session; the others are 404 there.
+   */
+  listener?: "public" | "internal";
 }
 
 export interface ProxyRoutes {
@@ -36,10 +45,29 @@ export interface ProxyRoutes {
 /** `/api/<name><rest><?query>` of the raw request URL: the path is relayed as the client encoded it. */
 const API_URL = /^\/api\/([^/?]*)([^?]*)(\?.*)?$/i;
 
-/** A `.` or `..` segment, plain or percent-encoded, would let a client climb out of the upstream's base path. */
+/** A `.` or `..` segment, with or without `;` parameters (`..;x`), between `/` or `\` separators. */
+const DOT_SEGMENT = /(?:^|[/\\])\.\.?(?:;[^/\\]*)?(?=[/\\]|$)/;
+const ENCODED = /%[0-9a-f]{2}/i;
+const ENCODED_ALL = /%[0-9a-f]{2}/gi;
+const decodeOne = (encoded: string): string => String.fromCharCode(Number.parseInt(encoded.slice(1), 16));
+
+/**
+ * A `.` or `..` segment would let a client climb out of the upstream's base
+ * path, however the upstream reads the path: plain, percent-encoded
+ * (`%2e%2E`, `.%2e`, `%2f` as a separator), encoded twice (`%252e`,
+ * `%25%32%65`: a server or framework that decodes again), or with path
+ * parameters (`..;/`, `..%3b/`, which Tomcat, Spring and Jetty read as `..`).
+ * Decodes a byte per `%XX`, round after round until none is left (each round
+ * shortens the path); a plain path costs two regular-expression tests.
+ * @see https://www.rfc-editor.org/rfc/rfc3986#section-5.2.4 (remove_dot_segments)
+ */
 export function hasDotSegment(path: string): boolean {
-  const normalized = path.replace(/%2e/gi, ".").replace(/%2f|%5c|\\/gi, "/");
-  return normalized.split("/").some((segment) => segment === "." || segment === "..");
+  let current = path;
+  for (;;) {
+    if (DOT_SEGMENT.test(current)) return true;
+    if (!ENCODED.test(current)) return false;
+    current = current.replace(ENCODED_ALL, decodeOne);
+  }
 }
 
 /**
@@ -58,12 +86,18 @@ export function upstreamPath(upstream: UpstreamConfig, rest: string, query: stri
 
 /** Mounted on the app itself, like `/token`: one dispatch layer, no path-prefix rewriting. */
 export function mountProxyRoutes(app: Express, options: ProxyRouteOptions): ProxyRoutes {
-  const { upstreams, sessions, refresher, clientCredentials, guard, metrics } = options;
+  const { upstreams, sessions, refresher, clientCredentials, guard, metrics, publicUrl } = options;
+  const publicProto = publicUrl.protocol.slice(0, -1);
+  const publicHost = publicUrl.host;
   const pools = new Map<string, Pool>();
   for (const upstream of Object.values(upstreams)) pools.set(upstream.name, createUpstreamPool(upstream.url.origin, upstream.timeoutMs));
 
+  const internal = options.listener === "internal";
+
   async function bearerFor(upstream: UpstreamConfig, req: Request, res: Response): Promise<string | undefined> {
     if (upstream.token === "client") {
+      // On the public port the BFF's machine credentials are for signed-in users' calls only.
+      if (!internal && !(await sessions.read(req.headers.cookie)).session) throw new BffError("unauthenticated");
       if (!clientCredentials) throw new BffError("internal_error", { logDetail: "client credentials are not configured" });
       return clientCredentials.accessToken(upstream.scopes);
     }
@@ -73,11 +107,18 @@ export function mountProxyRoutes(app: Express, options: ProxyRouteOptions): Prox
     return undefined;
   }
 
+  /**
+   * `user` when the session cookie authorized the call (on the public port a `client` upstream's too: only signed-in
+   * sessions get it there), `cookie` when it could have, `service` for a service's call on the internal port.
+   */
+  const audienceOf = (upstream: UpstreamConfig, bearer: string | undefined): CacheAudience =>
+    upstream.token === "client" ? (internal ? "service" : "user") : bearer ? "user" : "cookie";
+
   async function handle(req: Request, res: Response): Promise<void> {
     const [, name = "", rest = "", query = ""] = API_URL.exec(req.originalUrl) ?? [];
     const upstream = Object.hasOwn(upstreams, name) ? upstreams[name] : undefined;
     const pool = pools.get(name);
-    if (!upstream || !pool) throw new BffError("not_found", { description: "No such upstream." });
+    if (!upstream || !pool || (internal && upstream.token !== "client")) throw new BffError("not_found", { description: "No such upstream." });
     if (upstream.methods && !upstream.methods.includes(req.method)) {
       res.setHeader("Allow", upstream.methods.join(", "));
       throw new BffError("method_not_allowed");
@@ -89,7 +130,8 @@ export function mountProxyRoutes(app: Express, options: ProxyRouteOptions): Prox
       // Service-to-service calls never carry the user's cookies, even ones the BFF does not own.
       forwardCookies: upstream.token !== "client",
       requestId: requestId(res),
-      forwarded: { trustedChain: req.ips, peerAddress: req.socket.remoteAddress, proto: req.protocol, host: req.host },
+      // req.ips is what Express trusts under TRUST_PROXY (nothing with it off); proto and host are the public URL's, never the client's Host.
+      forwarded: { trustedChain: req.ips, peerAddress: req.socket.remoteAddress, proto: publicProto, host: publicHost },
     });
     const outcome = await relay(req, res, pool, {
       origin: upstream.url.origin,
@@ -97,6 +139,7 @@ export function mountProxyRoutes(app: Express, options: ProxyRouteOptions): Prox
       headers,
       timeoutMs: upstream.timeoutMs,
       passSetCookie: upstream.passSetCookie,
+      audience: audienceOf(upstream, bearer),
       upstreamName: upstream.name,
       observe: (statusClass, seconds) => {
         metrics.upstreamRequests.inc({ upstream: upstream.name, status_class: statusClass });

@@ -219,7 +219,7 @@ describe("client mode", () => {
   it("one Cognito call for many requests (also concurrent ones); a new one once the token nears expiry", async () => {
     const reports = await upstream();
     await start({ reports: { url: reports.url, token: "client", scopes: ["reports/read"] } }, { client, emulator: { accessTokenTtlSeconds: 300 } });
-    const anonymous = new CookieJar();
+    const anonymous = await signIn(h!.bff.url); // client upstreams serve signed-in sessions on the public port
     const burst = await Promise.all(Array.from({ length: 10 }, () => api(anonymous, "/api/reports/x")));
     expect(burst.map((r) => r.status)).toEqual(Array(10).fill(200));
     for (let i = 0; i < 5; i++) expect((await api(anonymous, "/api/reports/x")).status).toBe(200);
@@ -236,13 +236,13 @@ describe("client mode", () => {
   it("Cognito refusing the scope is 500 internal_error; Cognito down is 503 with Retry-After; the upstream is not called", async () => {
     const reports = await upstream();
     await start({ reports: { url: reports.url, token: "client", scopes: ["admin/all"] } }, { client });
-    const refused = await api(new CookieJar(), "/api/reports/x");
+    const refused = await api(await signIn(h!.bff.url), "/api/reports/x");
     expect(refused.status).toBe(500);
     expect(((await refused.json()) as { error: string }).error).toBe("internal_error");
     expect(h!.bff.logs.join("\n")).toContain("client_credentials refused by Cognito: invalid_scope");
     h!.emu.clock.advance(1); // past the remembered failure's backoff
     h!.emu.fault("token:client_credentials", { error: { code: "server_error", status: 500 } });
-    const down = await api(new CookieJar(), "/api/reports/x");
+    const down = await api(await signIn(h!.bff.url), "/api/reports/x");
     expect(down.status).toBe(503);
     expect(down.headers.get("retry-after")).toBe("5");
     expect(reports.seen).toHaveLength(0);
@@ -252,7 +252,7 @@ describe("client mode", () => {
     const reports = await upstream();
     await start({ reports: { url: reports.url, token: "client", scopes: ["reports/read"] } }, { client });
     h!.emu.fault("token:client_credentials", { error: { code: "not_found", status }, times: 1 });
-    const res = await api(new CookieJar(), "/api/reports/x");
+    const res = await api(await signIn(h!.bff.url), "/api/reports/x");
     expect(res.status).toBe(500);
     expect(((await res.json()) as { error: string }).error).toBe("internal_error");
     expect(h!.bff.logs.join("\n")).toContain(`client_credentials: HTTP ${status} from the token endpoint; check COGNITO_DOMAIN`);
@@ -263,7 +263,7 @@ describe("client mode", () => {
     const reports = await upstream();
     await start({ reports: { url: reports.url, token: "client", scopes: ["reports/read"] } }, { client });
     h!.emu.fault("token:client_credentials", { error: { code: "server_error", status: 500 } });
-    const anonymous = new CookieJar();
+    const anonymous = await signIn(h!.bff.url); // client upstreams serve signed-in sessions on the public port
     const first = await Promise.all(Array.from({ length: 10 }, () => api(anonymous, "/api/reports/x")));
     expect(first.map((r) => r.status)).toEqual(Array(10).fill(503));
     expect(h!.emu.calls("token:client_credentials")).toBe(1);

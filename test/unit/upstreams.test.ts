@@ -5,7 +5,8 @@ import { describe, expect, it } from "vitest";
 import { clientCredentialsRequest, processClientCredentialsResponse } from "../../src/cognito/client-credentials.js";
 import { ConfigError, loadConfig } from "../../src/config.js";
 import { BffError } from "../../src/errors.js";
-import { downstreamResponseHeaders, stripOwnCookies, upstreamRequestHeaders } from "../../src/proxy/headers.js";
+import { privateCacheControl, varyWithCookie } from "../../src/proxy/cache-control.js";
+import { downstreamResponseHeaders, isPassableSetCookie, stripOwnCookies, upstreamRequestHeaders } from "../../src/proxy/headers.js";
 import { parseUpstreams } from "../../src/proxy/upstreams.js";
 import { hasDotSegment, upstreamPath } from "../../src/routes/proxy.js";
 
@@ -112,6 +113,9 @@ describe("relay paths", () => {
   it("dot segments, plain or encoded, are refused", () => {
     for (const p of ["/..", "/a/../b", "/%2e%2E/x", "/a/.%2e", "/a%2f..%2fb", "/a\\..\\b", "/."]) expect(hasDotSegment(p), p).toBe(true);
     for (const p of ["/a/b", "/a..b/c", "/.well-known/x", "/...", ""]) expect(hasDotSegment(p), p).toBe(false);
+    // Issue 13 item 4: behind `;` parameters or encoded twice.
+    for (const p of ["/x/..;/a", "/x/.;v=1", "/..%3b/a", "/%252e%252e/a", "/%25%32%65%25%32%65", "/x%252f..", "/%2e./a", "/%252525252e."]) expect(hasDotSegment(p), p).toBe(true);
+    for (const p of ["/x;v=1/y", "/...;/z", "/%2525/a%20b", "/a%2e%2eb", "/.%2e%2e"]) expect(hasDotSegment(p), p).toBe(false);
     expect(() => upstreamPath(upstream, "/a/../../admin", "")).toThrow(BffError);
   });
 
@@ -143,6 +147,10 @@ describe("relay headers", () => {
         "x-csrf": "1",
         forwarded: "for=6.6.6.6",
         "x-forwarded-for": "6.6.6.6",
+        "x-forwarded-port": "8443",
+        "x-real-ip": "6.6.6.6",
+        "x-original-url": "/admin",
+        "x-rewrite-url": "/admin",
         cookie: "authjs.session-token=abc; a=1",
         accept: "application/json",
       },
@@ -172,7 +180,26 @@ describe("relay headers", () => {
       "set-cookie": ["u=1", "authjs.session-token=forged", "__Secure-authjs.session-token=forged"],
     };
     expect(downstreamResponseHeaders(upstream, false)).toEqual({ "content-type": "text/plain" });
-    expect(downstreamResponseHeaders(upstream, true)).toEqual({ "content-type": "text/plain", "set-cookie": ["u=1"] });
+    // The upstream's own cookie makes the answer private (issue 13 item 2).
+    expect(downstreamResponseHeaders(upstream, true)).toEqual({ "content-type": "text/plain", "set-cookie": ["u=1"], "cache-control": "private" });
+  });
+
+  // Issue 13 items 2 and 8.
+  it("a user's answer is private and varies by Cookie; one with the BFF's re-issued cookie is no-store", () => {
+    const upstream = { "cache-control": "public, s-maxage=60, max-age=600", vary: "Accept", "cdn-cache-control": "max-age=60", "cloudflare-cdn-cache-control": "max-age=60" };
+    expect(downstreamResponseHeaders(upstream, false, { audience: "user", sessionCookieSet: false })).toEqual({ "cache-control": "private, max-age=600", vary: "Accept, Cookie" });
+    expect(downstreamResponseHeaders(upstream, false, { audience: "user", sessionCookieSet: true })).toEqual({ "cache-control": "no-store", vary: "Accept, Cookie" });
+    expect(downstreamResponseHeaders({ vary: "*" }, false, { audience: "cookie", sessionCookieSet: false })).toEqual({ vary: "*" });
+    expect(privateCacheControl(undefined)).toBe("private");
+    expect(privateCacheControl(['no-cache="Set-Cookie, X-A"', "PUBLIC", "no-store"])).toBe('private, no-cache="Set-Cookie, X-A", no-store');
+    expect(varyWithCookie("accept, COOKIE")).toBe("accept, COOKIE");
+  });
+
+  it("a Set-Cookie passes only with a name that is not the BFF's", () => {
+    for (const line of ["=authjs.session-token=x", "authjs.session-token", "=x", " = x", "AUTHJS.x=1", "__SECURE-authjs.session-token.0=x", "__Host-__Secure-authjs.csrf-token=x", "a; b=c"]) {
+      expect(isPassableSetCookie(line), line).toBe(false);
+    }
+    for (const line of ["a=1", "x-authjs.session-token=1", "__Secure-theme=dark; Secure", "a=; Max-Age=0"]) expect(isPassableSetCookie(line), line).toBe(true);
   });
 });
 
