@@ -41,6 +41,13 @@ export interface CognitoConfig {
 export interface Config {
   readonly nodeEnv: NodeEnv;
   readonly port: number;
+  /**
+   * The internal listener (INTERNAL_PORT): `client` upstreams for services without a session,
+   * `/metrics`, `/readyz` and `/admin/*`; those are then not served on the public port.
+   */
+  readonly internal: { readonly port: number; readonly host: string } | undefined;
+  /** Limits on slow clients (node:http's headersTimeout, requestTimeout, keepAliveTimeout). */
+  readonly http: { readonly headersTimeoutMs: number; readonly requestTimeoutMs: number; readonly keepAliveTimeoutMs: number };
   readonly logLevel: string;
   readonly trustProxy: boolean | number | string;
   /** Public origin of this service, e.g. `https://bff.example.com`. */
@@ -62,6 +69,8 @@ export interface Config {
   readonly redisKeyPrefix: string;
   /** How long a refresh result answers waiters and late requests (at least the rotation grace period). */
   readonly refreshResultTtlSeconds: number;
+  /** A forced refresh (`POST /token/refresh`) of a token younger than this returns that token, without calling Cognito. */
+  readonly refreshMinIntervalSeconds: number;
   /** Bearer secret of the admin endpoints; undefined turns them off (404). */
   readonly adminSecret: string | undefined;
   readonly cognito: CognitoConfig;
@@ -136,6 +145,23 @@ const schema = z.object({
     z.enum(["production", "development", "test"], { message: "must be production, development or test" }).default("development"),
   ),
   PORT: integerVar(3000, 0, 65535),
+  INTERNAL_PORT: optionalString.pipe(
+    z
+      .string()
+      .regex(/^\d+$/, { message: "must be a port number" })
+      .transform(Number)
+      .pipe(z.number().min(1, { message: "must be at least 1" }).max(65535, { message: "must be at most 65535" }))
+      .optional(),
+  ),
+  INTERNAL_HOST: optionalString.pipe(
+    z
+      .string()
+      .regex(/^[\w.:-]{1,253}$/, { message: "must be a host name or an IP address to listen on" })
+      .default("127.0.0.1"),
+  ),
+  HTTP_HEADERS_TIMEOUT_MS: integerVar(10_000, 1000, 120_000),
+  HTTP_REQUEST_TIMEOUT_MS: integerVar(120_000, 1000, 3_600_000),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: integerVar(65_000, 1000, 600_000),
   LOG_LEVEL: optionalString.pipe(z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(", ")}` }).default("info")),
   TRUST_PROXY: optionalString,
   PUBLIC_URL: urlVar,
@@ -167,6 +193,7 @@ const schema = z.object({
       .transform((v) => v ?? "cognito-bff:"),
   ),
   REFRESH_RESULT_TTL_SECONDS: integerVar(60, 1, 600),
+  REFRESH_MIN_INTERVAL_SECONDS: integerVar(10, 0, 3600),
   SESSION_STORE: optionalString.pipe(z.enum(["cookie", "redis"], { message: "must be cookie or redis" }).default("cookie")),
   ADMIN_SECRET: secretVar,
   COGNITO_ISSUER: urlVar,
@@ -273,12 +300,54 @@ function checkRedis(raw: Partial<RawConfig>, failed: ReadonlySet<string>, proble
   if (mode !== "sentinel" && raw.REDIS_SENTINEL_MASTER) problems.push("REDIS_SENTINEL_MASTER, REDIS_MODE: REDIS_SENTINEL_MASTER is only for REDIS_MODE=sentinel");
 }
 
+/** Loopback hosts, where http and a Redis without TLS stay on the machine. */
+const LOOPBACK_HOSTS = /^(?:localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i;
+/** Fewest distinct characters of a production AUTH_SECRET (`openssl rand -hex 32` has 16, `-base64 32` about 30). */
+const MIN_SECRET_DISTINCT_CHARACTERS = 10;
+
+/**
+ * Whether a secret is too uniform to be random: fewer than
+ * {@link MIN_SECRET_DISTINCT_CHARACTERS} distinct characters (`aaaa…`,
+ * `abab…`, a date), or one block repeated (`0123456789abcdef` twice).
+ * Length is checked already ({@link MIN_SECRET_LENGTH}).
+ */
+function isLowVarietySecret(secret: string): boolean {
+  if (new Set(secret).size < MIN_SECRET_DISTINCT_CHARACTERS) return true;
+  return (secret + secret).indexOf(secret, 1) < secret.length;
+}
+
+/**
+ * Settings that pass the format checks but are unsafe in production: an SPA
+ * origin on plain http (a network attacker could then read the tokens the
+ * BFF answers that origin with), a guessable AUTH_SECRET. Values are never
+ * echoed. A Redis without TLS off the machine is only a warning: it may sit
+ * in a private network the operator trusts.
+ */
+function checkProduction(raw: Partial<RawConfig>, failed: ReadonlySet<string>, problems: string[], warnings: string[]): void {
+  const httpOrigins = splitList(raw.ALLOWED_ORIGINS ?? "").filter((item) => URL.canParse(item) && new URL(item).protocol === "http:");
+  if (httpOrigins.some((item) => !LOOPBACK_HOSTS.test(new URL(item).hostname))) {
+    problems.push("ALLOWED_ORIGINS: must use https in production (http only for localhost, 127.0.0.1 or [::1])");
+  }
+  for (const name of ["AUTH_SECRET", "AUTH_SECRET_1", "AUTH_SECRET_2", "AUTH_SECRET_3"] as const) {
+    const secret = raw[name];
+    if (secret && isLowVarietySecret(secret)) {
+      problems.push(`${name}: is not random enough for production (at least ${MIN_SECRET_DISTINCT_CHARACTERS} distinct characters, not a repeated block; e.g. \`openssl rand -base64 32\`)`);
+    }
+  }
+  if (raw.REDIS_URL && !failed.has("REDIS_URL")) {
+    const plain = splitList(raw.REDIS_URL).filter((u) => new URL(u).protocol === "redis:" && !LOOPBACK_HOSTS.test(new URL(u).hostname));
+    if (plain.length > 0) {
+      warnings.push("REDIS_URL: redis:// (no TLS) to a host that is not loopback: the Redis password and revocation ids cross the network in clear, and anyone on the path can alter what the replicas share; use rediss://");
+    }
+  }
+}
+
 /**
  * Checks that need several variables at once; pushes one line per problem.
  * A variable in `failed` has been reported already: it is neither "required"
  * nor checked again here.
  */
-function checkCombinations(raw: Partial<RawConfig>, failed: ReadonlySet<string>, problems: string[]): void {
+function checkCombinations(raw: Partial<RawConfig>, failed: ReadonlySet<string>, problems: string[], warnings: string[]): void {
   const production = raw.NODE_ENV === "production";
   const secretNames = ["AUTH_SECRET", "AUTH_SECRET_1", "AUTH_SECRET_2", "AUTH_SECRET_3"] as const;
   if (!secretNames.some((name) => raw[name] || failed.has(name))) {
@@ -303,6 +372,7 @@ function checkCombinations(raw: Partial<RawConfig>, failed: ReadonlySet<string>,
       const value = raw[name];
       if (value && new URL(value).protocol !== "https:") problems.push(`${name}: must use https in production`);
     }
+    checkProduction(raw, failed, problems, warnings);
   }
   checkRedis(raw, failed, problems);
   if (raw.SESSION_STORE === "redis" && !raw.REDIS_URL && !failed.has("REDIS_URL")) {
@@ -320,8 +390,9 @@ function checkCombinations(raw: Partial<RawConfig>, failed: ReadonlySet<string>,
  */
 export function loadConfig(env: Record<string, string | undefined>): Config {
   const problems: string[] = [];
+  const warnings: string[] = [];
   const { raw: parsed, failed } = parseEach(env, problems);
-  checkCombinations(parsed, failed, problems);
+  checkCombinations(parsed, failed, problems, warnings);
   const allowedOrigins = parseOrigins(parsed.ALLOWED_ORIGINS, problems);
   const upstreams = parseUpstreams(parsed.UPSTREAMS, problems);
   if (needsClientCredentials(upstreams) && (!parsed.COGNITO_CLIENT_SECRET || !parsed.COGNITO_DOMAIN) && !failed.has("COGNITO_DOMAIN")) {
@@ -358,7 +429,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     maxAttempts: raw.COGNITO_MAX_ATTEMPTS,
   });
 
-  const warnings: string[] = [];
   if (!raw.COGNITO_NONCE_CHECK) {
     warnings.push("COGNITO_NONCE_CHECK is false: ID tokens are accepted without a nonce (meant for emulators such as cognito-local; PKCE and state still protect the sign-in)");
   }
@@ -366,6 +436,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   return Object.freeze({
     nodeEnv: raw.NODE_ENV,
     port: raw.PORT,
+    internal: raw.INTERNAL_PORT === undefined ? undefined : Object.freeze({ port: raw.INTERNAL_PORT, host: raw.INTERNAL_HOST }),
+    http: Object.freeze({
+      headersTimeoutMs: raw.HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: Math.max(raw.HTTP_REQUEST_TIMEOUT_MS, raw.HTTP_HEADERS_TIMEOUT_MS),
+      keepAliveTimeoutMs: raw.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+    }),
     logLevel: raw.LOG_LEVEL,
     trustProxy: parseTrustProxy(raw.TRUST_PROXY),
     publicUrl,
@@ -380,6 +456,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     sessionStore: raw.SESSION_STORE,
     redisKeyPrefix: raw.REDIS_KEY_PREFIX,
     refreshResultTtlSeconds: raw.REFRESH_RESULT_TTL_SECONDS,
+    refreshMinIntervalSeconds: raw.REFRESH_MIN_INTERVAL_SECONDS,
     adminSecret: raw.ADMIN_SECRET,
     cognito,
     upstreams,

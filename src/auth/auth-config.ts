@@ -94,7 +94,11 @@ export function sessionTokensFromSignIn(
 
 /**
  * Post-sign-in/out redirects go only to this service, an allowed SPA origin,
- * or the Hosted UI `/logout` of our client with such a `logout_uri`.
+ * or the Hosted UI `/logout` of our client: exactly one `client_id` (ours),
+ * exactly one `logout_uri` on this service or an allowed SPA origin, and no
+ * other parameter (a second `logout_uri`, or a `redirect_uri` that makes the
+ * Hosted UI sign in again and send the code elsewhere, is refused), no userinfo.
+ * @see https://docs.aws.amazon.com/cognito/latest/developerguide/logout-endpoint.html
  */
 export function isAllowedRedirect(url: string, config: Config): boolean {
   if (!URL.canParse(url)) return false;
@@ -102,16 +106,21 @@ export function isAllowedRedirect(url: string, config: Config): boolean {
   const allowedOrigins = new Set([config.publicUrl.origin, ...config.allowedOrigins]);
   if (allowedOrigins.has(target.origin)) return true;
   const domain = config.cognito.domain;
-  if (domain && `${target.origin}${target.pathname}` === `${new URL(domain).origin}/logout`) {
-    const logoutUri = target.searchParams.get("logout_uri");
-    return (
-      target.searchParams.get("client_id") === config.cognito.clientId &&
-      logoutUri !== null &&
-      URL.canParse(logoutUri) &&
-      allowedOrigins.has(new URL(logoutUri).origin)
-    );
-  }
-  return false;
+  if (!domain || `${target.origin}${target.pathname}` !== `${new URL(domain).origin}/logout`) return false;
+  if (target.username || target.password) return false;
+  const params = [...target.searchParams];
+  const clientIds = target.searchParams.getAll("client_id");
+  const logoutUris = target.searchParams.getAll("logout_uri");
+  const logoutUri = logoutUris[0];
+  return (
+    params.length === 2 &&
+    clientIds.length === 1 &&
+    clientIds[0] === config.cognito.clientId &&
+    logoutUris.length === 1 &&
+    logoutUri !== undefined &&
+    URL.canParse(logoutUri) &&
+    allowedOrigins.has(new URL(logoutUri).origin)
+  );
 }
 
 /** Errors in a cause chain worth following; Auth.js's own are seldom deeper than three. */

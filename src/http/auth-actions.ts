@@ -5,6 +5,7 @@
 import type { RequestHandler } from "express";
 import { parseCookieHeader } from "../auth/session-cookies.js";
 import { BffError } from "../errors.js";
+import { checkSignInParams } from "./sign-in-params.js";
 
 /** The Auth.js actions this service uses (as in openapi.yaml) and their methods; the rest of /auth is a 404. */
 const AUTH_ACTION = /^\/(signin(?:\/cognito)?|callback\/cognito|signout|session|csrf|providers|error)\/?$/;
@@ -30,8 +31,20 @@ export const authActionsOnly: RequestHandler = (req, res, next) => {
   if (callbackUrls.some((value) => value !== undefined && !isHttpUrl(value))) {
     return next(new BffError("invalid_request", { description: "callbackUrl must be an http(s) URL or a path." }));
   }
+  // Auth.js copies this request's query into the Hosted UI's authorize URL (over its own redirect_uri and client_id).
+  if (action === "signin/cognito" && req.method === "POST") {
+    const checked = checkSignInParams(searchOf(req.originalUrl));
+    if (!checked.ok) return next(new BffError("invalid_request", { description: SIGN_IN_PARAMS_RULE, logDetail: checked.logDetail }));
+  }
   next();
 };
+
+const SIGN_IN_PARAMS_RULE = "Sign-in takes only the query parameters identity_provider (or idp_identifier), login_hint and lang, each at most once.";
+
+function searchOf(url: string): string {
+  const query = url.indexOf("?");
+  return query === -1 ? "" : url.slice(query);
+}
 
 function isHttpUrl(value: unknown): boolean {
   return typeof value === "string" && URL.canParse(value, "http://x") && /^https?:$/.test(new URL(value, "http://x").protocol);

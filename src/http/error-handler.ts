@@ -1,7 +1,7 @@
 /**
  * The error handler after all routes: every error becomes the documented JSON
  * body. The request's log line (error level for 5xx, info for 4xx) gets the
- * code and the private detail, never a token or cookie.
+ * code and the private detail, never a token, cookie or any part of a body.
  */
 import type { ErrorRequestHandler, RequestHandler } from "express";
 import type { SessionStore } from "../auth/session-store.js";
@@ -19,6 +19,20 @@ function fromExpressError(error: unknown): BffError | undefined {
   return undefined;
 }
 
+const CLASS_NAME = /^[\w$.]{1,64}$/;
+
+/**
+ * What the log may say of a foreign error: its class only. Its message stays
+ * out, because foreign messages quote their input: a body parser's
+ * `SyntaxError` carries the start of the body (`…"rfToken": SUPERSECRE"…`),
+ * and a library's may carry a header or a claim. The line's method and path
+ * say where it happened.
+ */
+function errorClass(error: unknown): string {
+  const name = error instanceof Error ? error.name : typeof error;
+  return CLASS_NAME.test(name) ? name : "Error";
+}
+
 export const notFound: RequestHandler = (_req, _res, next) => next(new BffError("not_found"));
 
 export function errorHandler(sessions: SessionStore): ErrorRequestHandler {
@@ -28,8 +42,7 @@ export function errorHandler(sessions: SessionStore): ErrorRequestHandler {
       return;
     }
     const failure = isBffError(error) ? error : (fromExpressError(error) ?? new BffError("internal_error"));
-    // A foreign error is a bug or a library failure: its name and message go to the log line (never its cause).
-    const foreign = isBffError(error) ? undefined : { name: (error as Error)?.name, message: (error as Error)?.message };
+    const foreign = isBffError(error) ? undefined : { name: errorClass(error) };
     recordFailure(res, { code: failure.code, detail: failure.logDetail, error: foreign });
     if (failure.code === "session_expired") {
       res.append("Set-Cookie", sessions.clear(sessions.presentCookieNames(req.headers.cookie)));

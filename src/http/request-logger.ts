@@ -20,7 +20,8 @@ const REQUEST_ID = /^[\w.:-]{1,128}$/;
 export interface LoggedFailure {
   code: string;
   detail?: string | undefined;
-  error?: { name?: string; message?: string } | undefined;
+  /** A foreign error's class; never its message, which may quote the request (a parser's quotes the body). */
+  error?: { name: string } | undefined;
 }
 
 /** Called once per answered request, e.g. to feed a duration histogram. */

@@ -92,6 +92,21 @@ describe("no open redirects", () => {
     expect(await signOutTo(hostedLogout)).toBe(hostedLogout);
   });
 
+  // Issue 13, item 10: only the first logout_uri was checked, and other parameters were not looked at.
+  it("after sign-out, a Hosted UI logout with a second logout_uri, a second client_id or an added redirect_uri is refused (the redirect stays on this service)", async () => {
+    const allowed = `logout_uri=${encodeURIComponent(`${SPA}/`)}`;
+    const targets = [
+      `${h.emu.url}/logout?client_id=${CLIENT_ID}&${allowed}&logout_uri=${encodeURIComponent("https://evil.example/")}`,
+      `${h.emu.url}/logout?client_id=${CLIENT_ID}&${allowed}&redirect_uri=${encodeURIComponent("https://evil.example/cb")}&response_type=code`,
+      `${h.emu.url}/logout?client_id=${CLIENT_ID}&client_id=other&${allowed}`,
+    ];
+    for (const target of targets) {
+      const location = await signOutTo(target);
+      expectSafe(location, target);
+      expect(location, target).toBe(`${h.bff.url}`);
+    }
+  });
+
   it("a script or data callbackUrl is 400 invalid_request (Auth.js alone answers it with a 500 page)", async () => {
     for (const target of ["javascript:alert(1)", "data:text/html,x", "vbscript:x"]) {
       for (const path of ["/auth/signin", "/auth/signin/cognito", "/auth/signout"]) {

@@ -211,3 +211,57 @@ describe("loadConfig: REDIS_MODE", () => {
     expect(problems.join(" ")).not.toContain("a:6379");
   });
 });
+
+// Issue 13, item 12: risky production settings used to be accepted.
+describe("loadConfig: risky settings in production", () => {
+  const RANDOM = "q8Zk3vT1xWn5Lr7Yp2Hs9Dc4Fg6Jb0Mu";
+  const production = { ...valid, AUTH_SECRET: RANDOM, NODE_ENV: "production", PUBLIC_URL: "https://bff.example.com" };
+
+  it("a random AUTH_SECRET, https origins and a loopback http origin pass", () => {
+    const config = loadConfig({ ...production, ALLOWED_ORIGINS: "https://app.example.com, http://localhost:5173, http://127.0.0.1:5173, http://[::1]:5173" });
+    expect(config.allowedOrigins).toHaveLength(4);
+    expect(config.warnings).toEqual([]);
+  });
+
+  it("an http:// entry in ALLOWED_ORIGINS other than localhost, 127.0.0.1 or [::1] is refused, without echoing it", () => {
+    for (const origin of ["http://app.example.com", "http://10.0.0.5:8080", "http://localhost.evil.example", "http://[::2]"]) {
+      const problems = problemsOf({ ...production, ALLOWED_ORIGINS: `https://ok.example.com, ${origin}` });
+      expect(problems, origin).toEqual(["ALLOWED_ORIGINS: must use https in production (http only for localhost, 127.0.0.1 or [::1])"]);
+    }
+    expect(loadConfig({ ...valid, ALLOWED_ORIGINS: "http://app.example.com" }).allowedOrigins).toEqual(["http://app.example.com"]);
+  });
+
+  it.each([
+    ["one repeated character", "s".repeat(40)],
+    ["fewer than 10 distinct characters", "abcdefghiabcdefghiihgfedcbaihgfedcba"],
+    ["a repeated block", "0123456789abcdef0123456789abcdef"],
+  ])("an AUTH_SECRET (or AUTH_SECRET_1..3) of %s is refused in production, without echoing it", (_kind, weak) => {
+    for (const name of ["AUTH_SECRET", "AUTH_SECRET_1", "AUTH_SECRET_2", "AUTH_SECRET_3"]) {
+      let message = "";
+      try {
+        loadConfig({ ...production, [name]: weak });
+      } catch (error) {
+        message = (error as ConfigError).message;
+      }
+      expect((message.match(/^ {2}- .*$/gm) ?? []).map((line) => line.slice(4)), name).toEqual([
+        `${name}: is not random enough for production (at least 10 distinct characters, not a repeated block; e.g. \`openssl rand -base64 32\`)`,
+      ]);
+      expect(message).not.toContain(weak.slice(0, 8));
+    }
+    expect(loadConfig({ ...valid, AUTH_SECRET: weak }).authSecrets).toEqual([weak]);
+  });
+
+  it("a hex secret from `openssl rand -hex 32` passes", () => {
+    expect(() => loadConfig({ ...production, AUTH_SECRET: "9f2c1e7a4b8d3f60a5c7e9b1d2f4a6c8e0b3d5f7a9c1e3b5d7f9a2c4e6b8d0f1" })).not.toThrow();
+  });
+
+  it("a redis:// REDIS_URL to a host that is not loopback is a start-up warning (any node of the list), without the URL", () => {
+    const warning = "REDIS_URL: redis:// (no TLS) to a host that is not loopback: the Redis password and revocation ids cross the network in clear, and anyone on the path can alter what the replicas share; use rediss://";
+    expect(loadConfig({ ...production, REDIS_URL: "redis://:pw@redis.internal:6379" }).warnings).toEqual([warning]);
+    expect(loadConfig({ ...production, REDIS_MODE: "cluster", REDIS_URL: "redis://127.0.0.1:7000, redis://10.0.0.2:7000" }).warnings).toEqual([warning]);
+    for (const url of ["rediss://:pw@redis.internal:6379", "redis://127.0.0.1:6379", "redis://localhost:6379", "redis://[::1]:6379"]) {
+      expect(loadConfig({ ...production, REDIS_URL: url }).warnings, url).toEqual([]);
+    }
+    expect(loadConfig({ ...valid, REDIS_URL: "redis://redis.internal:6379" }).warnings).toEqual([]);
+  });
+});
