@@ -12,6 +12,11 @@ export interface Metrics {
   readonly coalesced: Counter<"via">;
   /** Time a request waited for another holder's refresh. */
   readonly lockWait: Histogram;
+  /**
+   * Refresh lock holders that found their lease gone (a stall longer than the lease: SIGSTOP, a long GC
+   * pause) when renewing or publishing: another replica may have refreshed the same token meanwhile.
+   */
+  readonly leaseLost: Counter;
   /** Cognito API calls by operation and outcome, with latency. */
   readonly cognitoCalls: Histogram<"operation" | "outcome">;
   /** 1 while Redis is configured but unreachable. */
@@ -55,6 +60,11 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
       name: "bff_refresh_lock_wait_seconds",
       help: "Time spent waiting for a refresh held by another request or replica",
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    }),
+    leaseLost: new Counter({
+      name: "bff_refresh_lease_lost_total",
+      help: "Refresh lock holders whose lease ran out before they renewed it or published their result (a stall longer than the lease)",
       registers: [registry],
     }),
     cognitoCalls: new Histogram({

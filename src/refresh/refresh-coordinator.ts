@@ -8,6 +8,7 @@
  */
 import { LRUCache } from "lru-cache";
 import type { SessionTokens } from "../auth/session-payload.js";
+import { BffError } from "../errors.js";
 import { SingleFlight } from "./single-flight.js";
 
 /** The fields a refresh produces; everything else in a session stays the caller's own. */
@@ -19,14 +20,29 @@ export type RefreshedTokens = Pick<SessionTokens, "access_token" | "refresh_toke
  */
 export type RefreshVia = "performed" | "in_process" | "redis" | "late";
 
+/**
+ * Whether a result obtained for someone else (a concurrent request, another replica, the result cache) can
+ * answer this caller: newer than its token, with enough life left. A refresh this caller performs itself always can.
+ */
+export type AcceptResult = (tokens: RefreshedTokens) => boolean;
+
+const anyResult: AcceptResult = () => true;
+
+/** How often a caller joins a refresh whose result it cannot use before giving up with a 503 (never reached in practice). */
+const MAX_ROUNDS = 3;
+
 export interface RefreshOutcome {
   tokens: RefreshedTokens;
   via: RefreshVia;
 }
 
 export interface RefreshCoordinator {
-  /** Runs `task` for `key` unless a refresh for it is running or just finished; every caller gets the same result or error. */
-  refresh(key: string, task: () => Promise<RefreshedTokens>): Promise<RefreshOutcome>;
+  /**
+   * Runs `task` for `key` unless a refresh for it is running or just finished with a result `acceptable`
+   * to this caller; callers sharing one refresh get the same result or error. An unacceptable cached or
+   * shared result starts a new refresh, still one at a time per key.
+   */
+  refresh(key: string, task: () => Promise<RefreshedTokens>, acceptable?: AcceptResult): Promise<RefreshOutcome>;
   /** Drops the cached result for `key` (sign-out: a copy of the cookie must not pick it up). Never rejects. */
   forget(key: string): Promise<void>;
   /** For readiness and metrics: whether cross-replica coordination is on and working. */
@@ -82,16 +98,24 @@ export class LocalCoordinator {
     this.#recent.set(key, { tokens, expiresAtMs: this.#now() + this.#ttlMs });
   }
 
-  async run(key: string, inner: () => Promise<RefreshOutcome>): Promise<RefreshOutcome> {
-    const late = this.recent(key);
-    if (late) return { tokens: late, via: "late" };
-    const { promise, joined } = this.#flights.run(key, async () => {
-      const outcome = await inner();
-      this.remember(key, outcome.tokens);
-      return outcome;
-    });
-    const outcome = await promise;
-    return joined ? { tokens: outcome.tokens, via: "in_process" } : outcome;
+  /** `inner` is this caller's own refresh (it applies `acceptable` to what it finds in Redis). */
+  async run(key: string, inner: () => Promise<RefreshOutcome>, acceptable: AcceptResult = anyResult): Promise<RefreshOutcome> {
+    for (let round = 1; ; round++) {
+      const late = this.recent(key);
+      if (late && acceptable(late)) return { tokens: late, via: "late" };
+      const { promise, joined } = this.#flights.run(key, async () => {
+        const outcome = await inner();
+        this.remember(key, outcome.tokens);
+        return outcome;
+      });
+      const outcome = await promise;
+      if (!joined) return outcome;
+      // The refresh joined was started for another caller, whose requirement may be weaker than this one's.
+      if (acceptable(outcome.tokens)) return { tokens: outcome.tokens, via: "in_process" };
+      if (round >= MAX_ROUNDS) {
+        throw new BffError("temporarily_unavailable", { logDetail: "no refresh result acceptable to this request after several shared refreshes", retryAfterSeconds: 1 });
+      }
+    }
   }
 }
 
@@ -99,7 +123,7 @@ export class LocalCoordinator {
 export function createLocalCoordinator(options: LocalCoordinatorOptions): RefreshCoordinator {
   const local = new LocalCoordinator(options);
   return {
-    refresh: (key, task) => local.run(key, async () => ({ tokens: await task(), via: "performed" })),
+    refresh: (key, task, acceptable) => local.run(key, async () => ({ tokens: await task(), via: "performed" }), acceptable),
     forget: async (key) => local.forget(key),
     status: () => ({ mode: "local" }),
     close: async () => {},

@@ -33,6 +33,28 @@ export function isRefreshDue(tokens: Pick<SessionTokens, "expires_at" | "issued_
   return tokens.expires_at - nowSeconds <= threshold;
 }
 
+/** `REFRESH_MIN_INTERVAL_SECONDS`'s default: a forced refresh of a token younger than this returns that token. */
+export const DEFAULT_REFRESH_MIN_INTERVAL_SECONDS = 10;
+
+/**
+ * Whether Cognito issued `result` after `current`: a later `issued_at`, or the
+ * same second with a later expiry. A result equal to the caller's own token never is.
+ */
+export function isIssuedAfter(result: Pick<SessionTokens, "access_token" | "expires_at" | "issued_at">, current: Pick<SessionTokens, "access_token" | "expires_at" | "issued_at">): boolean {
+  if (result.access_token === current.access_token) return false;
+  return result.issued_at > current.issued_at || (result.issued_at === current.issued_at && result.expires_at > current.expires_at);
+}
+
+/**
+ * Whether a refresh result someone else obtained (a concurrent request, another
+ * replica, the result cache) can answer a caller holding `current`: it must be
+ * newer than the caller's token and have enough life left for the caller's
+ * policy. A result that fails this test is never handed out; a new refresh runs instead.
+ */
+export function isAcceptableResult(result: RefreshedTokens, current: SessionTokens, nowSeconds: number, policy: RefreshPolicy): boolean {
+  return isIssuedAfter(result, current) && !isRefreshDue(result, nowSeconds, policy);
+}
+
 /** A stable, non-reversible key for a refresh token (never the token itself). */
 export function refreshTokenKey(refreshToken: string): string {
   return createHash("sha256").update(refreshToken).digest("base64url");
@@ -40,7 +62,10 @@ export function refreshTokenKey(refreshToken: string): string {
 
 export interface EnsureFreshOptions {
   minTtlSeconds?: number;
-  /** Refresh even when the token is still valid (`POST /token/refresh`). */
+  /**
+   * Return a token Cognito issued after this one even when it is still valid
+   * (`POST /token/refresh`), unless it is younger than the minimum interval.
+   */
   force?: boolean;
 }
 
@@ -61,11 +86,24 @@ export interface TokenRefresherOptions {
   /** Epoch milliseconds. */
   now: () => number;
   skewSeconds: number;
+  /**
+   * `REFRESH_MIN_INTERVAL_SECONDS`: a forced refresh of a token younger than this returns the token
+   * itself, so one session makes at most one forced Cognito call per interval.
+   */
+  minIntervalSeconds?: number;
   log: Logger;
   metrics: Metrics;
 }
 
-export function createTokenRefresher({ cognito, coordinator, now, skewSeconds, log, metrics }: TokenRefresherOptions): TokenRefresher {
+export function createTokenRefresher({
+  cognito,
+  coordinator,
+  now,
+  skewSeconds,
+  minIntervalSeconds = DEFAULT_REFRESH_MIN_INTERVAL_SECONDS,
+  log,
+  metrics,
+}: TokenRefresherOptions): TokenRefresher {
   async function refresh(tokens: SessionTokens): Promise<RefreshedTokens> {
     try {
       const result = await cognito.refreshTokens({ refreshToken: tokens.refresh_token, username: tokens.cognito_username });
@@ -93,10 +131,16 @@ export function createTokenRefresher({ cognito, coordinator, now, skewSeconds, l
   return {
     async ensureFresh(tokens, options = {}) {
       const nowSeconds = Math.floor(now() / 1000);
-      const due = options.force || isRefreshDue(tokens, nowSeconds, { skewSeconds, minTtlSeconds: options.minTtlSeconds });
-      if (!due) return { tokens, changed: false };
+      const policy: RefreshPolicy = { skewSeconds, minTtlSeconds: options.minTtlSeconds };
+      if (!isRefreshDue(tokens, nowSeconds, policy)) {
+        // Forcing a token this young would let one session spend the pool's Cognito quota in a loop.
+        if (!options.force || nowSeconds - tokens.issued_at < minIntervalSeconds) return { tokens, changed: false };
+      }
 
-      const { tokens: refreshed, via } = await coordinator.refresh(refreshTokenKey(tokens.refresh_token), () => refresh(tokens));
+      // Someone else's result (a concurrent request, another replica, the result cache) answers only when it is
+      // newer than this caller's token and lives long enough for it: forced means new, and never an expired token.
+      const acceptable = (result: RefreshedTokens) => isAcceptableResult(result, tokens, Math.floor(now() / 1000), policy);
+      const { tokens: refreshed, via } = await coordinator.refresh(refreshTokenKey(tokens.refresh_token), () => refresh(tokens), acceptable);
       if (via !== "performed") metrics.coalesced.inc({ via });
       // Only the fields that came from Cognito are taken from the shared result:
       // a waiter keeps its own session's other claims.

@@ -39,7 +39,8 @@ beforeAll(async () => {
     down: { url: `http://${CLOSED}`, token: "user-or-none" },
     slow: { url: upstreams.slow.url, token: "user-or-none", timeoutMs: 200 },
   };
-  h = await startHarness({ env: { UPSTREAMS: JSON.stringify(routes), ADMIN_SECRET } });
+  // REFRESH_MIN_INTERVAL_SECONDS 0: a forced refresh right after sign-in reaches Cognito (its failures are documented too).
+  h = await startHarness({ env: { UPSTREAMS: JSON.stringify(routes), ADMIN_SECRET, REFRESH_MIN_INTERVAL_SECONDS: "0" } });
   url = h.bff.url;
   unready = await h.startBff({ COGNITO_ISSUER: `http://${CLOSED}/us-east-1_Emulator1` });
   redisDown = await startHarness({ redisUrl: `redis://${CLOSED}`, env: { ADMIN_SECRET } });
@@ -172,6 +173,17 @@ describe("openapi.yaml against the running service", () => {
     expect(wrongSecret.headers.get("www-authenticate")).toBe('Bearer realm="admin"');
     const unshared = await checkError("revokeUserSessions", await revoke(redisDown.bff), "temporarily_unavailable");
     expect(Number(unshared.headers.get("retry-after"))).toBeGreaterThan(0);
+  });
+
+  it("sign-in refuses a query parameter it does not pass to the Hosted UI: 400 as documented", async () => {
+    const jar = new CookieJar();
+    const { csrfToken } = (await (await jar.fetch(`${url}/auth/csrf`)).json()) as { csrfToken: string };
+    const refused = await jar.fetch(`${url}/auth/signin/cognito?redirect_uri=https://evil.example/cb`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ csrfToken, callbackUrl: `${url}/` }),
+    });
+    await checkError("signIn", refused, "invalid_request");
   });
 
   it("sign-out answers as documented and ends the session", async () => {

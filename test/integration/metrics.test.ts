@@ -81,6 +81,8 @@ beforeAll(async () => {
       COGNITO_MAX_ATTEMPTS: "1",
       // The server runs on the real clock: a short-lived stored result lets the test force a second refresh soon.
       REFRESH_RESULT_TTL_SECONDS: "1",
+      // And forced refreshes of a young token go to Cognito.
+      REFRESH_MIN_INTERVAL_SECONDS: "0",
       UPSTREAMS: JSON.stringify({
         orders: { url: upstream.url, token: "user", timeoutMs: 300 },
         gone: { url: `http://127.0.0.1:${closedPort}`, token: "user" },

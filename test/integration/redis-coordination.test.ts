@@ -3,12 +3,13 @@ import { randomUUID } from "node:crypto";
 import { Socket } from "node:net";
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
+import { BffError } from "../../src/errors.js";
 import { createMetrics } from "../../src/metrics.js";
 import { createRedisClients, type RedisClients } from "../../src/redis.js";
 import { RedisCoordinator } from "../../src/refresh/redis-coordinator.js";
 import { createResultSeal } from "../../src/refresh/result-seal.js";
 import type { RefreshedTokens } from "../../src/refresh/refresh-coordinator.js";
-import { callToken, freePort, signIn, startHarness, type Harness } from "../helpers/harness.js";
+import { callToken, freePort, replay, serverEnv, signIn, startHarness, type Harness } from "../helpers/harness.js";
 import { startTcpProxy } from "../helpers/tcp-proxy.js";
 
 const REDIS = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
@@ -203,6 +204,119 @@ describe("fencing", () => {
     expect(stored).toEqual({ ok: tokens("from-B") });
     // No token in Redis in the clear.
     expect(await clients[0]!.redis.get("rt:{key-1}:result")).not.toContain("from-B");
+  });
+});
+
+describe("a lock holder that stalls past its lease (issue 13, item 11)", () => {
+  it("a holder whose lease ran out and whose refresh Cognito then rejects answers with the result of the replica that took over, and counts the lost lease", async () => {
+    const prefix = `cognito-bff-test:${randomUUID()}:`;
+    const clients: RedisClients[] = [createRedisClients({ url: REDIS, keyPrefix: prefix }), createRedisClients({ url: REDIS, keyPrefix: prefix })];
+    const seal = createResultSeal(["fencing-test-secret-0123456789abcdef"]);
+    const metrics = [createMetrics(), createMetrics()];
+    const coordinators = clients.map(
+      (c, i) =>
+        new RedisCoordinator({
+          redis: c.redis,
+          subscriber: c.subscriber,
+          channelPrefix: prefix,
+          seal,
+          now: Date.now,
+          resultTtlSeconds: 60,
+          leaseMs: 300,
+          waitTimeoutMs: 2000,
+          log: pino({ level: "silent" }),
+          metrics: metrics[i]!,
+        }),
+    );
+    cleanups.push(() => Promise.all(coordinators.map((c) => c.close())).then(() => {}));
+    await new Promise((r) => setTimeout(r, 100));
+    const fromB: RefreshedTokens = { access_token: "from-B", refresh_token: "rt-B", expires_at: 2, issued_at: 1 };
+
+    let releaseA!: () => void;
+    const stalled = new Promise<void>((resolve) => (releaseA = resolve));
+    const a = coordinators[0]!.refresh("key-2", async () => {
+      await stalled;
+      // A calls Cognito only after its stall: B has spent the token meanwhile.
+      throw new BffError("session_expired", { logDetail: "RefreshTokenReuseException" });
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    await clients[0]!.redis.del("rt:{key-2}:lock"); // A's lease runs out
+    const b = coordinators[1]!.refresh("key-2", async () => {
+      releaseA();
+      await new Promise((r) => setTimeout(r, 100));
+      return fromB;
+    });
+    expect(await b).toEqual({ tokens: fromB, via: "performed" });
+    expect(await a).toEqual({ tokens: fromB, via: "redis" });
+    expect((await metrics[0]!.leaseLost.get()).values[0]!.value).toBe(1);
+    expect((await metrics[1]!.leaseLost.get()).values[0]?.value ?? 0).toBe(0);
+  });
+
+  it("with rotation and a 0 s grace period: the replica that took over, rejected by Cognito, answers with the stalled holder's result instead of 401; the holder counts bff_refresh_lease_lost_total", async () => {
+    // Regression: the second replica refreshed with the refresh token the frozen one had already spent, Cognito refused
+    // it (grace period 0), and it answered 401 session_expired and cleared the cookies: the user was signed out.
+    h = await startHarness({
+      redisUrl: REDIS,
+      emulator: { accessTokenTtlSeconds: 3600 },
+      client: { rotation: { enabled: true, gracePeriodSeconds: 0 } },
+      env: { COGNITO_REFRESH_TOKEN_ROTATION: "true", COGNITO_TIMEOUT_MS: "500" }, // a lease of 1.5 s
+    });
+    const jar = await signIn(h.bff.url);
+    const cookie = jar.header();
+    h.emu.clock.advance(3600);
+
+    // Replica A, in its own process so that it can be frozen: it waits 300 ms between Cognito's answer and using it.
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const output: string[] = [];
+    const a = spawn(process.execPath, ["--import", "tsx", "test/helpers/stalling-replica.ts"], {
+      cwd: new URL("../../", import.meta.url),
+      env: {
+        PATH: process.env.PATH,
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+        ...serverEnv(h.emu, url),
+        REDIS_URL: REDIS,
+        REDIS_KEY_PREFIX: h.redisPrefix,
+        COGNITO_REFRESH_TOKEN_ROTATION: "true",
+        COGNITO_TIMEOUT_MS: "500",
+        BFF_TEST_CLOCK_OFFSET_MS: String(h.emu.clock.now() - Date.now()),
+        BFF_TEST_PAUSE_AFTER_REFRESH_MS: "300",
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    cleanups.push(() => void a.kill("SIGKILL"));
+    a.stdout!.on("data", (chunk: Buffer) => output.push(chunk.toString()));
+    a.stderr!.on("data", (chunk: Buffer) => output.push(chunk.toString()));
+    const printed = async (text: string, ms: number) => {
+      const until = Date.now() + ms;
+      while (!output.join("").includes(text)) {
+        if (Date.now() > until || a.exitCode !== null) throw new Error(`replica A did not print "${text}":\n${output.join("")}`);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    };
+    await printed("listening", 15_000);
+
+    // A takes the lock and spends the refresh token; Cognito has rotated it when A freezes.
+    const answerA = replay({ url }, cookie);
+    await printed("refresh answered", 5000);
+    a.kill("SIGSTOP");
+    await new Promise((r) => setTimeout(r, 1700)); // A's lease (1.5 s) runs out
+    const answerB = replay(h.bff, cookie);
+    await new Promise((r) => setTimeout(r, 300));
+    a.kill("SIGCONT");
+
+    const [resA, resB] = await Promise.all([answerA, answerB]);
+    expect(h.emu.calls("GetTokensFromRefreshToken")).toBe(2); // A's, then B's with the spent token
+    expect(resA.status).toBe(200);
+    expect(resB.status).toBe(200);
+    const tokenA = ((await resA.json()) as { access_token: string }).access_token;
+    expect(((await resB.json()) as { access_token: string }).access_token).toBe(tokenA);
+    // B's cookie carries A's rotated refresh token, which keeps working.
+    const cookieB = resB.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ");
+    const { session } = await h.bff.bff.sessions.read(cookieB);
+    expect(h.emu.refreshTokenState(session!.refresh_token)).toBe("active");
+    expect(await (await fetch(`${url}/__metrics`)).text()).toMatch(/^bff_refresh_lease_lost_total 1$/m);
+    expect(h.bff.logs.join("")).toContain("answered with that holder's result");
   });
 });
 

@@ -56,6 +56,8 @@ describe("SIGTERM", () => {
         ...serverEnv(emu, url),
         REDIS_URL: `${REDIS_URL}?connectionName=${connectionName}`,
         REDIS_KEY_PREFIX: `cognito-bff-test:${randomUUID()}:`,
+        // Its "slow" forced refresh must reach the (slow) emulator, young token or not.
+        REFRESH_MIN_INTERVAL_SECONDS: "0",
       },
       stdio: ["ignore", "pipe", "pipe"],
     });

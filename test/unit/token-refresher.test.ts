@@ -5,7 +5,7 @@ import type { CognitoGateway, RefreshRequest, RefreshedTokens } from "../../src/
 import { BffError } from "../../src/errors.js";
 import { createMetrics } from "../../src/metrics.js";
 import { createLocalCoordinator } from "../../src/refresh/refresh-coordinator.js";
-import { createTokenRefresher } from "../../src/refresh/token-refresher.js";
+import { createTokenRefresher, isAcceptableResult, isIssuedAfter } from "../../src/refresh/token-refresher.js";
 
 const NOW = 1_800_000_000_000;
 const expired: SessionTokens = {
@@ -103,9 +103,53 @@ describe("token refresher", () => {
     expect(calls).toHaveLength(2);
   });
 
+  it("a forced refresh of a token younger than the minimum interval (10 s) answers that token without calling Cognito", async () => {
+    const { cognito, calls } = gateway(async () => ({ accessToken: "new-at", idToken: undefined, refreshToken: undefined, expiresInSeconds: 3600, tokenType: "Bearer" }));
+    const young = { ...expired, issued_at: NOW / 1000 - 9, expires_at: NOW / 1000 + 3591 };
+    expect(await refresherWith(cognito).ensureFresh(young, { force: true })).toEqual({ tokens: young, changed: false });
+    expect(calls).toHaveLength(0);
+  });
+
+  it("a forced refresh is not answered by a cached result that is the caller's own token: it calls Cognito", async () => {
+    let n = 0;
+    const { cognito, calls } = gateway(async () => ({ accessToken: `at-${++n}`, idToken: undefined, refreshToken: undefined, expiresInSeconds: 3600, tokenType: "Bearer" }));
+    let now = NOW;
+    const refresher = createTokenRefresher({
+      cognito,
+      coordinator: createLocalCoordinator({ now: () => now, resultTtlSeconds: 60 }),
+      now: () => now,
+      skewSeconds: 60,
+      log: pino({ level: "silent" }),
+      metrics: createMetrics(),
+    });
+    const first = await refresher.ensureFresh(expired);
+    now += 11_000;
+    const forced = await refresher.ensureFresh(first.tokens, { force: true });
+    expect(forced.tokens.access_token).toBe("at-2");
+    expect(calls).toHaveLength(2);
+  });
+
   it("forces a refresh of a valid token when asked", async () => {
     const { cognito, calls } = gateway(async () => ({ accessToken: "new-at", idToken: undefined, refreshToken: undefined, expiresInSeconds: 3600, tokenType: "Bearer" }));
     await refresherWith(cognito).ensureFresh({ ...expired, expires_at: NOW / 1000 + 3000 }, { force: true });
     expect(calls).toHaveLength(1);
+  });
+});
+
+describe("which shared refresh result answers a caller", () => {
+  const mine = { access_token: "mine", expires_at: 1000, issued_at: 700 };
+  it("only one Cognito issued after the caller's token", () => {
+    expect(isIssuedAfter({ access_token: "other", expires_at: 1100, issued_at: 800 }, mine)).toBe(true);
+    expect(isIssuedAfter({ access_token: "other", expires_at: 1001, issued_at: 700 }, mine)).toBe(true);
+    expect(isIssuedAfter({ access_token: "other", expires_at: 900, issued_at: 600 }, mine)).toBe(false);
+    expect(isIssuedAfter({ ...mine, issued_at: 800 }, mine)).toBe(false);
+  });
+
+  it("only one with more than the caller's skew or min_ttl left", () => {
+    const session = { ...expired, access_token: "mine", expires_at: 1000, issued_at: 700 };
+    const result = { access_token: "new", refresh_token: "rt-1", expires_at: 1300, issued_at: 1000 };
+    expect(isAcceptableResult(result, session, 1200, { skewSeconds: 60 })).toBe(true);
+    expect(isAcceptableResult(result, session, 1240, { skewSeconds: 60 })).toBe(false);
+    expect(isAcceptableResult(result, session, 1200, { skewSeconds: 60, minTtlSeconds: 120 })).toBe(false);
   });
 });
