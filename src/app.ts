@@ -34,7 +34,7 @@ import type { RedisClients } from "./redis.js";
 import { devPage, type DevPageOptions } from "./routes/dev-page.js";
 import { mountDocsRoutes } from "./routes/docs.js";
 import { mountAdminRoutes } from "./routes/admin.js";
-import { mountHealthRoutes } from "./routes/health.js";
+import { mountHealthRoutes, mountLivenessRoute } from "./routes/health.js";
 import { mountProxyRoutes } from "./routes/proxy.js";
 import { mountSessionRoutes } from "./routes/sessions.js";
 import { mountTokenRoutes } from "./routes/token.js";
@@ -56,6 +56,8 @@ export interface AppDeps {
 
 export interface BffApp {
   app: Express;
+  /** The internal listener's app (INTERNAL_PORT): `client` upstreams without a session, `/metrics`, `/readyz`, `/admin/*`. */
+  internalApp?: Express;
   sessions: SessionStore;
   refresher: TokenRefresher;
   coordinator: RefreshCoordinator;
@@ -192,7 +194,15 @@ export async function createApp(deps: AppDeps): Promise<BffApp> {
   const requestContext = new AsyncLocalStorage<RequestContext>();
   const sessions = createSessions(config, { codec, secure, now, revocations, redis, currentContext: () => requestContext.getStore() ?? {} });
   const coordinator = createCoordinator(config, log, metrics, now, redis);
-  const refresher = createTokenRefresher({ cognito, coordinator, now, skewSeconds: config.refreshSkewSeconds, log, metrics });
+  const refresher = createTokenRefresher({
+    cognito,
+    coordinator,
+    now,
+    skewSeconds: config.refreshSkewSeconds,
+    minIntervalSeconds: config.refreshMinIntervalSeconds,
+    log,
+    metrics,
+  });
   const endSession = createSessionEnder({
     sessions,
     revocations,
@@ -204,19 +214,25 @@ export async function createApp(deps: AppDeps): Promise<BffApp> {
   });
   const authConfig = createAuthConfig({ config, refresher, endSession, log, now, revocations, sessions });
 
-  const app = express();
-  app.disable("x-powered-by");
-  // Every JSON answer here is no-store; an ETag would only cost a hash per response.
-  app.set("etag", false);
-  app.set("trust proxy", config.trustProxy);
-
-  const logRequests = requestLogger(app, log, { observe: observeHttpRequests(metrics) });
-  const securityHeaders = computeSecurityHeaders({ https: secure });
-  // One layer for both: every Express layer costs on the hot path.
-  app.use((req, res, next) => {
-    applySecurityHeaders(res, securityHeaders);
-    logRequests(req, res, next);
-  });
+  const newExpressApp = () => {
+    const created = express();
+    created.disable("x-powered-by");
+    // Every JSON answer here is no-store; an ETag would only cost a hash per response.
+    created.set("etag", false);
+    created.set("trust proxy", config.trustProxy);
+    const logRequests = requestLogger(created, log, { observe: observeHttpRequests(metrics) });
+    const securityHeaders = computeSecurityHeaders({ https: secure });
+    // One layer for both: every Express layer costs on the hot path.
+    created.use((req, res, next) => {
+      applySecurityHeaders(res, securityHeaders);
+      logRequests(req, res, next);
+    });
+    return created;
+  };
+  const app = newExpressApp();
+  // With INTERNAL_PORT, what only operators and services may call is served there and not on the public port.
+  const internalApp = config.internal ? newExpressApp() : undefined;
+  const operations = internalApp ?? app;
   const guard = browserGuards({ publicOrigin: config.publicUrl.origin, allowedOrigins: config.allowedOrigins });
   mountTokenRoutes(app, { sessions, refresher, includeIdToken: config.includeIdToken, now, guard });
   const readiness = createReadiness({
@@ -226,10 +242,19 @@ export async function createApp(deps: AppDeps): Promise<BffApp> {
     ...(redis ? { pingRedis: () => redis.redis.ping() } : {}),
     onResult: (dependency, up) => metrics.dependencyUp.set({ dependency }, up ? 1 : 0),
   });
-  mountHealthRoutes(app, { readiness, coordinator, metrics });
+  mountLivenessRoute(app);
+  if (internalApp) mountLivenessRoute(internalApp);
+  mountHealthRoutes(operations, { readiness, coordinator, metrics });
   mountDocsRoutes(app);
-  const proxy = Object.keys(config.upstreams).length > 0 ? mountProxyRoutes(app, { upstreams: config.upstreams, sessions, refresher, clientCredentials: clientCredentialsFor(config, now), guard, metrics }) : undefined;
-  if (config.adminSecret) mountAdminRoutes(app, { adminSecret: config.adminSecret, revocations, shared: redis !== undefined });
+  const hasUpstreams = Object.keys(config.upstreams).length > 0;
+  const proxyOptions = { upstreams: config.upstreams, sessions, refresher, clientCredentials: clientCredentialsFor(config, now), metrics, publicUrl: config.publicUrl };
+  const proxies = hasUpstreams ? [mountProxyRoutes(app, { ...proxyOptions, guard })] : [];
+  // Services call client upstreams on the internal port: no session, no browser rules.
+  const noBrowserRules: RequestHandler = (_req, _res, next) => next();
+  if (hasUpstreams && internalApp && Object.values(config.upstreams).some((u) => u.token === "client")) {
+    proxies.push(mountProxyRoutes(internalApp, { ...proxyOptions, guard: noBrowserRules, listener: "internal" }));
+  }
+  if (config.adminSecret) mountAdminRoutes(operations, { adminSecret: config.adminSecret, revocations, shared: redis !== undefined });
   if (sessions.directory) {
     mountSessionRoutes(app, {
       sessions,
@@ -251,13 +276,15 @@ export async function createApp(deps: AppDeps): Promise<BffApp> {
     ExpressAuth(authConfig),
   );
   if (withDevPage) app.get("/", devPage(withDevPage === true ? {} : withDevPage));
-  app.use(notFound);
-  app.use(errorHandler(sessions));
+  for (const served of internalApp ? [app, internalApp] : [app]) {
+    served.use(notFound);
+    served.use(errorHandler(sessions));
+  }
 
   const close = async () => {
     await revocations.close();
     await coordinator.close();
-    await proxy?.close();
+    await Promise.all(proxies.map((p) => p.close()));
   };
-  return { app, sessions, refresher, coordinator, metrics, revocations, close };
+  return { app, ...(internalApp ? { internalApp } : {}), sessions, refresher, coordinator, metrics, revocations, close };
 }

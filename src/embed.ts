@@ -33,6 +33,11 @@ export interface Bff {
    * reaches it (paths it does not serve get its JSON `404 not_found`).
    */
   handler: Express;
+  /**
+   * With INTERNAL_PORT: the internal listener's app (`client` upstreams for services, `/metrics`, `/readyz`,
+   * `/admin/*`). Serve it on a port only the cluster reaches; server.ts listens with it on INTERNAL_HOST:INTERNAL_PORT.
+   */
+  internalHandler: Express | undefined;
   /** The validated configuration. */
   config: Config;
   /** The logger the BFF writes to. */
@@ -74,5 +79,5 @@ export async function createBff(env: Record<string, string | undefined>, options
       await bff.close();
     })());
 
-  return { handler: bff.app, config, log, close };
+  return { handler: bff.app, internalHandler: bff.internalApp, config, log, close };
 }

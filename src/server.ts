@@ -3,7 +3,7 @@
  * SIGTERM/SIGINT (stop accepting, let in-flight requests finish within a
  * deadline, close Redis, then exit 0).
  */
-import { createServer, type Server, type ServerResponse } from "node:http";
+import { createServer, type Server, type ServerOptions, type ServerResponse } from "node:http";
 import { Server as NetServer, type AddressInfo, type Socket } from "node:net";
 import { pathToFileURL } from "node:url";
 import { ConfigError, type Config } from "./config.js";
@@ -69,12 +69,31 @@ export function trackConnections(server: Server, options: DrainOptions): () => P
     });
 }
 
+/**
+ * Limits on slow clients. A client gets `HTTP_HEADERS_TIMEOUT_MS` to send its
+ * request headers and `HTTP_REQUEST_TIMEOUT_MS` for the whole request (a relayed
+ * upload included); an idle keep-alive connection is closed after
+ * `HTTP_KEEP_ALIVE_TIMEOUT_MS` (longer than a load balancer's idle timeout, 60 s
+ * on AWS ALB, so the balancer closes first). Node checks the first two once per
+ * `connectionsCheckingInterval`: every second here, not every 30 s.
+ */
+export function httpServerOptions(config: Pick<Config, "http">): ServerOptions {
+  return {
+    headersTimeout: config.http.headersTimeoutMs,
+    requestTimeout: config.http.requestTimeoutMs,
+    keepAliveTimeout: config.http.keepAliveTimeoutMs,
+    connectionsCheckingInterval: 1000,
+  };
+}
+
 export interface RunningServer {
   config: Config;
   log: Logger;
   server: Server;
   /** `http://127.0.0.1:<port>` (the listening address, not PUBLIC_URL). */
   address: string;
+  /** The internal listener's address, with INTERNAL_PORT. */
+  internalAddress: string | undefined;
   close(): Promise<void>;
 }
 
@@ -87,7 +106,7 @@ export async function startServer(env: Record<string, string | undefined>, optio
   const bff = await createBff(env, { devPage: options.devPage ?? false });
   const { config, log } = bff;
 
-  const server = createServer(bff.handler);
+  const server = createServer(httpServerOptions(config), bff.handler);
   const drain = trackConnections(server, { deadlineMs: SHUTDOWN_DEADLINE_MS, idleGraceMs: IDLE_GRACE_MS });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -95,16 +114,27 @@ export async function startServer(env: Record<string, string | undefined>, optio
   });
   const { port } = server.address() as AddressInfo;
   log.info({ port, publicUrl: config.publicUrl.origin, issuer: config.cognito.issuer }, "listening");
+  const internal = bff.internalHandler && config.internal ? createServer(httpServerOptions(config), bff.internalHandler) : undefined;
+  const drainInternal = internal ? trackConnections(internal, { deadlineMs: SHUTDOWN_DEADLINE_MS, idleGraceMs: IDLE_GRACE_MS }) : undefined;
+  if (internal && config.internal) {
+    const { port: internalPort, host } = config.internal;
+    await new Promise<void>((resolve, reject) => {
+      internal.once("error", reject);
+      internal.listen(internalPort, host, () => resolve());
+    });
+    log.info({ port: (internal.address() as AddressInfo).port, host }, "internal listener: client upstreams, /metrics, /readyz, /admin");
+  }
 
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
-      await drain();
+      await Promise.all([drain(), drainInternal?.()]);
       // Then the Cognito client and Redis: a request finishing during the drain may still need them.
       await bff.close();
     })());
 
-  return { config, log, server, address: `http://127.0.0.1:${port}`, close };
+  const internalAddress = internal ? `http://${config.internal!.host}:${(internal.address() as AddressInfo).port}` : undefined;
+  return { config, log, server, address: `http://127.0.0.1:${port}`, internalAddress, close };
 }
 
 /** Installs SIGTERM/SIGINT handlers that drain the server, close Redis and exit 0. */

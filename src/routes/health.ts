@@ -14,12 +14,16 @@ export interface HealthOptions {
   metrics: Metrics;
 }
 
-/** Mounts `/healthz`, `/readyz` and `/metrics` on the app. */
-export function mountHealthRoutes(app: Express, { readiness, coordinator, metrics }: HealthOptions): void {
+/** `/healthz`: the process is alive (liveness; nothing checked). Served on every listener. */
+export function mountLivenessRoute(app: Express): void {
   app.get("/healthz", (_req, res) => {
     res.setHeader("Cache-Control", "no-store");
     res.json({ status: "ok" });
   });
+}
+
+/** Mounts `/readyz` and `/metrics` on the app: the public one, or the internal listener's when there is one. */
+export function mountHealthRoutes(app: Express, { readiness, coordinator, metrics }: HealthOptions): void {
   app.get("/readyz", async (_req, res) => {
     const report = await readiness.check();
     // Which coordination the refreshes use right now: `local` when Redis is not configured or down.
