@@ -238,10 +238,16 @@ export async function createRevocations(options: RevocationsOptions): Promise<Re
       if (from === users.channel) users.hear(message);
       else if (from === sessions.channel) sessions.hear(message);
     });
-    redis.subscriber.subscribe(users.channel, sessions.channel).catch(() => {});
+    // A notice published before the subscription is in place is missed: load once more when it is
+    // (on a cluster, subscribing waits for the slot map, long after the first load).
+    const subscribed = redis.subscriber.subscribe(users.channel, sessions.channel).then(
+      () => resyncQuietly(),
+      () => {},
+    );
     // A replica must not serve a session revoked before it started: load first, unless Redis is down.
     await firstConnectionAttempt(redis.redis, STARTUP_WAIT_MS);
     if (redis.redis.status === "ready") await resyncQuietly();
+    await Promise.race([subscribed, new Promise((resolve) => setTimeout(resolve, STARTUP_WAIT_MS).unref())]);
     // Notices published while Redis or the subscription was away are lost: reconcile whenever either is back.
     redis.redis.on("ready", () => void reconcile());
     redis.subscriber.on("ready", () => void resyncQuietly());
