@@ -163,28 +163,34 @@ describe("Redis is a helper, never a single point of failure", () => {
   });
 });
 
+/** Two coordinators on one Redis key prefix with a 300 ms lease, as two replicas; closed after the test. */
+async function twoReplicasOnOneRedis(metrics = [createMetrics(), createMetrics()]) {
+  const prefix = `cognito-bff-test:${randomUUID()}:`;
+  const clients: RedisClients[] = [createRedisClients({ url: REDIS, keyPrefix: prefix }), createRedisClients({ url: REDIS, keyPrefix: prefix })];
+  const seal = createResultSeal(["fencing-test-secret-0123456789abcdef"]);
+  const coordinators = clients.map(
+    (c, i) =>
+      new RedisCoordinator({
+        redis: c.redis,
+        subscriber: c.subscriber,
+        channelPrefix: prefix,
+        seal,
+        now: Date.now,
+        resultTtlSeconds: 60,
+        leaseMs: 300,
+        waitTimeoutMs: 2000,
+        log: pino({ level: "silent" }),
+        metrics: metrics[i]!,
+      }),
+  );
+  cleanups.push(() => Promise.all(coordinators.map((c) => c.close())).then(() => {}));
+  await new Promise((r) => setTimeout(r, 100));
+  return { clients, seal, coordinators };
+}
+
 describe("fencing", () => {
   it("a lock holder that stalls past its lease does not overwrite a newer result, and takes the newer one", async () => {
-    const prefix = `cognito-bff-test:${randomUUID()}:`;
-    const clients: RedisClients[] = [createRedisClients({ url: REDIS, keyPrefix: prefix }), createRedisClients({ url: REDIS, keyPrefix: prefix })];
-    const seal = createResultSeal(["fencing-test-secret-0123456789abcdef"]);
-    const coordinators = clients.map(
-      (c) =>
-        new RedisCoordinator({
-          redis: c.redis,
-          subscriber: c.subscriber,
-          channelPrefix: prefix,
-          seal,
-          now: Date.now,
-          resultTtlSeconds: 60,
-          leaseMs: 300,
-          waitTimeoutMs: 2000,
-          log: pino({ level: "silent" }),
-          metrics: createMetrics(),
-        }),
-    );
-    cleanups.push(() => Promise.all(coordinators.map((c) => c.close())).then(() => {}));
-    await new Promise((r) => setTimeout(r, 100));
+    const { clients, seal, coordinators } = await twoReplicasOnOneRedis();
     const tokens = (name: string): RefreshedTokens => ({ access_token: name, refresh_token: `rt-${name}`, expires_at: 2, issued_at: 1 });
 
     let releaseA!: () => void;
@@ -209,27 +215,8 @@ describe("fencing", () => {
 
 describe("a lock holder that stalls past its lease (issue 13, item 11)", () => {
   it("a holder whose lease ran out and whose refresh Cognito then rejects answers with the result of the replica that took over, and counts the lost lease", async () => {
-    const prefix = `cognito-bff-test:${randomUUID()}:`;
-    const clients: RedisClients[] = [createRedisClients({ url: REDIS, keyPrefix: prefix }), createRedisClients({ url: REDIS, keyPrefix: prefix })];
-    const seal = createResultSeal(["fencing-test-secret-0123456789abcdef"]);
     const metrics = [createMetrics(), createMetrics()];
-    const coordinators = clients.map(
-      (c, i) =>
-        new RedisCoordinator({
-          redis: c.redis,
-          subscriber: c.subscriber,
-          channelPrefix: prefix,
-          seal,
-          now: Date.now,
-          resultTtlSeconds: 60,
-          leaseMs: 300,
-          waitTimeoutMs: 2000,
-          log: pino({ level: "silent" }),
-          metrics: metrics[i]!,
-        }),
-    );
-    cleanups.push(() => Promise.all(coordinators.map((c) => c.close())).then(() => {}));
-    await new Promise((r) => setTimeout(r, 100));
+    const { clients, coordinators } = await twoReplicasOnOneRedis(metrics);
     const fromB: RefreshedTokens = { access_token: "from-B", refresh_token: "rt-B", expires_at: 2, issued_at: 1 };
 
     let releaseA!: () => void;
