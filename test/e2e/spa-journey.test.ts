@@ -246,7 +246,11 @@ describe("the demo SPA in a real browser", () => {
     const refreshToken = session!.refresh_token;
     expect(emu.refreshTokenState(refreshToken)).toBe("active");
 
+    // The page is at the demo's URL before and after: wait for the sign-out's own answer, not for the URL
+    // (waiting for the URL raced the form post, and the revocation was checked before it had happened).
+    const signOutAnswered = page.waitForResponse((response) => response.url().startsWith(`${bffOrigin}/auth/signout`));
     await page.click("#sign-out");
+    await signOutAnswered;
     await signedOut(otherTab);
     await page.waitForURL(`${demoOrigin}/`);
     await signedOut(page);
