@@ -68,6 +68,21 @@ function parseRedisUrls(url: string): { endpoints: Endpoint[]; username?: string
   };
 }
 
+/** Remembers the channels subscribed to, and subscribes to them again, handling failure, whenever the connection is ready again. */
+function resubscribeAfterReconnects(subscriber: Redis): void {
+  const channels = new Set<string>();
+  const subscribe = subscriber.subscribe.bind(subscriber);
+  subscriber.subscribe = ((...args: Parameters<Redis["subscribe"]>) => {
+    for (const arg of args) if (typeof arg === "string") channels.add(arg);
+    return subscribe(...args);
+  }) as Redis["subscribe"];
+  let connectedBefore = false;
+  subscriber.on("ready", () => {
+    if (connectedBefore && channels.size > 0) subscribe(...channels).catch(() => {});
+    connectedBefore = true;
+  });
+}
+
 export function createRedisClients({ url, keyPrefix, mode = "standalone", sentinelMaster, commandTimeoutMs = 250 }: RedisClientOptions): RedisClients {
   const base: RedisOptions = {
     connectTimeout: 2000,
@@ -77,8 +92,11 @@ export function createRedisClients({ url, keyPrefix, mode = "standalone", sentin
     retryStrategy,
     lazyConnect: false,
   };
-  // The subscriber may queue its SUBSCRIBE until connected, and re-subscribes after reconnects.
-  const forSubscriber = { enableOfflineQueue: true, commandTimeout: undefined };
+  // The subscriber may queue its SUBSCRIBE until connected. It re-subscribes after reconnects itself
+  // (resubscribeAfterReconnects), not through ioredis's autoResubscribe, which sends SUBSCRIBE without a
+  // rejection handler: a connection closed while that was pending (a shutdown right after Redis came back)
+  // was an unhandled rejection, which ends a Node process.
+  const forSubscriber = { enableOfflineQueue: true, commandTimeout: undefined, autoResubscribe: false };
   let redis: Redis;
   let subscriber: Redis;
   if (mode === "standalone") {
@@ -118,6 +136,7 @@ export function createRedisClients({ url, keyPrefix, mode = "standalone", sentin
       subscriber = new Redis({ ...sentinel, ...forSubscriber });
     }
   }
+  if (mode !== "cluster") resubscribeAfterReconnects(subscriber);
   // Errors are reported through the coordinator's state; without listeners ioredis would print them.
   redis.on("error", () => {});
   subscriber.on("error", () => {});
