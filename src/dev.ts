@@ -10,7 +10,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
-import { buildDevEnv, devBanner, withSampleUpstream, type DevBannerInfo } from "./dev/dev-setup.js";
+import { buildDevEnv, devBanner, withEmulator, withSampleUpstream, type DevBannerInfo } from "./dev/dev-setup.js";
 import { startSampleApi } from "./dev/sample-api.js";
 import { exitOnSignals, startServer } from "./server.js";
 
@@ -33,13 +33,7 @@ async function main(): Promise<void> {
       accessTokenTtlSeconds,
     });
     closeEmulator = () => emulator.close();
-    Object.assign(env, {
-      COGNITO_ISSUER: emulator.issuer,
-      COGNITO_CLIENT_ID: client.clientId,
-      COGNITO_CLIENT_SECRET: client.clientSecret,
-      COGNITO_DOMAIN: emulator.url,
-      COGNITO_ENDPOINT: emulator.url,
-    });
+    Object.assign(env, withEmulator(env, { issuer: emulator.issuer, url: emulator.url, clientId: client.clientId, clientSecret: client.clientSecret }));
     emulatorInfo = { url: emulator.url, poolId: emulator.poolId, email: demoUser.email, password: demoUser.password, accessTokenTtlSeconds };
   }
 
@@ -71,7 +65,7 @@ async function main(): Promise<void> {
       sampleApiUrl: sampleApi.url,
       sampleRelayed,
       allowedOrigins: running.config.allowedOrigins,
-      ...(emulatorInfo ? { emulator: emulatorInfo } : {}),
+      ...(emulatorInfo ? { emulator: { ...emulatorInfo, google: running.config.cognito.identityProviders.includes("Google") } } : {}),
     }),
   );
 }

@@ -14,6 +14,7 @@ import type { RevocationCheck } from "./revocations.js";
 import type { EndSession } from "./end-session.js";
 import type { SessionStore } from "./session-store.js";
 import { newSessionId, toSessionPayload, withSessionId, type SessionTokens } from "./session-payload.js";
+import { groupsOf, identityProviderOf } from "./user-claims.js";
 
 export interface AuthConfigDeps {
   config: Config;
@@ -216,9 +217,16 @@ export function createAuthConfig({ config, refresher, endSession, log, now, revo
       session({ session, token }) {
         const t = toSessionPayload(token);
         if (!t) return session;
+        // Groups and provider from the session's tokens; the tokens themselves never go out here.
         return {
           ...session,
-          user: { ...session.user, id: t.cognito_sub, username: t.cognito_username },
+          user: {
+            ...session.user,
+            id: t.cognito_sub,
+            username: t.cognito_username,
+            groups: groupsOf(t.access_token),
+            identity_provider: identityProviderOf(t.id_token) ?? null,
+          },
           access_token_expires_at: t.expires_at,
         };
       },

@@ -46,6 +46,31 @@ export function buildDevEnv(source: Env, newSecret: () => string): DevEnv {
   return { env, demoOrigin, demoPort };
 }
 
+/** What `withEmulator` needs of the built-in emulator and its demo app client. */
+export interface DevEmulator {
+  issuer: string;
+  url: string;
+  clientId: string;
+  clientSecret: string | undefined;
+}
+
+/**
+ * Wires the BFF to the built-in emulator, and lets sign-ins ask for its
+ * emulated Google (`COGNITO_IDENTITY_PROVIDERS=Google`, what the demo's "Sign
+ * in with Google" button needs) unless the developer set that list.
+ */
+export function withEmulator(env: Env, emulator: DevEmulator): Env {
+  return {
+    ...env,
+    COGNITO_ISSUER: emulator.issuer,
+    COGNITO_CLIENT_ID: emulator.clientId,
+    COGNITO_CLIENT_SECRET: emulator.clientSecret,
+    COGNITO_DOMAIN: emulator.url,
+    COGNITO_ENDPOINT: emulator.url,
+    ...(isUnset(env.COGNITO_IDENTITY_PROVIDERS) ? { COGNITO_IDENTITY_PROVIDERS: "Google" } : {}),
+  };
+}
+
 /**
  * Routes `/api/sample/` to the sample API, unless the developer set
  * `UPSTREAMS` (then theirs is the whole list, and there is no such relay).
@@ -64,7 +89,7 @@ export interface DevBannerInfo {
   /** The BFF's allowed origins, as configured. */
   allowedOrigins: readonly string[];
   /** Present when the built-in emulator was started. */
-  emulator?: { url: string; poolId: string; email: string; password: string; accessTokenTtlSeconds: number };
+  emulator?: { url: string; poolId: string; email: string; password: string; accessTokenTtlSeconds: number; google?: boolean };
 }
 
 /** What `npm run dev` prints once everything listens: only what is really there. */
@@ -86,6 +111,7 @@ export function devBanner(info: DevBannerInfo): string {
           ``,
           `  Cognito emulator: ${emulator.url} (pool ${emulator.poolId})`,
           `  Demo user:        ${emulator.email} / ${emulator.password}`,
+          ...(emulator.google ? [`  Google sign-in:   emulated by the emulator ("Sign in with Google" in the demo; any email works)`] : []),
           `  Access tokens live ${emulator.accessTokenTtlSeconds} s, so you can watch them refresh.`,
         ]
       : []),

@@ -1,17 +1,22 @@
 /**
  * The Hosted UI sign-in: `GET /oauth2/authorize` checks the request and shows
- * the form, `POST /login` checks the password and redirects with a code.
+ * the form (or, with `identity_provider`, sends the browser to that provider,
+ * see federation.ts), `POST /login` checks the password and redirects with a code.
  * @see https://docs.aws.amazon.com/cognito/latest/developerguide/authorization-endpoint.html
  */
 import express, { Router, type Response } from "express";
 import type { Clock } from "./clock.js";
 import type { Faults, Operation } from "./faults.js";
+import { Federation, type GoogleAccount } from "./federation.js";
 import { errorPage, loginPage } from "./login-page.js";
 import { safeEqual } from "./secrets.js";
 import type { Store } from "./store.js";
 import type { Variants } from "./variants.js";
 
 export interface AuthorizeContext {
+  url: string;
+  poolId: string;
+  googleAccounts: readonly GoogleAccount[];
   store: Store;
   clock: Clock;
   faults: Faults;
@@ -69,9 +74,35 @@ export function checkAuthorize(q: Record<string, unknown>, store: Store): Checke
   return { params };
 }
 
+/** A code for `username` and the request `params`, as the redirect URL back to the app (with its state). */
+function codeRedirect(ctx: AuthorizeContext, params: AuthorizeParams, username: string): string {
+  const code = ctx.store.issueCode(
+    {
+      clientId: params.client_id,
+      username,
+      redirectUri: params.redirect_uri,
+      scopes: params.scope.split(" ").filter(Boolean),
+      codeChallenge: params.code_challenge,
+      // cognito-local drops it: the ID token then has no nonce claim.
+      nonce: ctx.variants.idTokenNonce ? params.nonce : undefined,
+      authTime: Math.floor(ctx.clock.now() / 1000),
+    },
+    ctx.authCodeTtlSeconds,
+  );
+  const target = new URL(params.redirect_uri);
+  target.searchParams.set("code", code);
+  if (params.state) target.searchParams.set("state", params.state);
+  return target.toString();
+}
+
 export function authorizeRoutes(ctx: AuthorizeContext): Router {
   const { store, faults } = ctx;
   const router = Router();
+  const federation = new Federation({
+    ...ctx,
+    ttlSeconds: ctx.authCodeTtlSeconds,
+    finish: (params, username) => codeRedirect(ctx, params as AuthorizeParams, username),
+  });
   const faulted = (op: Operation) => async (req: express.Request, res: Response, next: () => void) => {
     if (!(await faults.apply(op, req, res))) next();
   };
@@ -82,8 +113,12 @@ export function authorizeRoutes(ctx: AuthorizeContext): Router {
 
   router.get("/oauth2/authorize", faulted("authorize"), (req, res) => {
     const checked = checkAuthorize(req.query, store);
-    if ("params" in checked) res.type("html").send(loginPage(checked.params));
-    else answerChecked(res, checked);
+    if (!("params" in checked)) return answerChecked(res, checked);
+    // idp_identifier maps to no provider here: the same page as an unknown provider name.
+    const provider = str(req.query.identity_provider) ?? (str(req.query.idp_identifier) ? "" : undefined);
+    const elsewhere = provider === undefined ? undefined : federation.redirectFor(provider, checked.params, str(req.query.login_hint));
+    if (elsewhere) return res.redirect(302, elsewhere);
+    res.type("html").send(loginPage(checked.params));
   });
 
   router.post("/login", express.urlencoded({ extended: false }), faulted("login"), (req, res) => {
@@ -97,24 +132,9 @@ export function authorizeRoutes(ctx: AuthorizeContext): Router {
       return void res.type("html").send(loginPage(params, "Incorrect username or password."));
     }
     if (!user.enabled) return void res.type("html").send(loginPage(params, "User is disabled."));
-    const code = store.issueCode(
-      {
-        clientId: params.client_id,
-        username: user.username,
-        redirectUri: params.redirect_uri,
-        scopes: params.scope.split(" ").filter(Boolean),
-        codeChallenge: params.code_challenge,
-        // cognito-local drops it: the ID token then has no nonce claim.
-        nonce: ctx.variants.idTokenNonce ? params.nonce : undefined,
-        authTime: Math.floor(ctx.clock.now() / 1000),
-      },
-      ctx.authCodeTtlSeconds,
-    );
-    const target = new URL(params.redirect_uri);
-    target.searchParams.set("code", code);
-    if (params.state) target.searchParams.set("state", params.state);
-    res.redirect(302, target.toString());
+    res.redirect(302, codeRedirect(ctx, params, user.username));
   });
 
+  router.use(federation.routes());
   return router;
 }

@@ -11,7 +11,8 @@ export const demoUser: EmulatorUser = {
 
 /**
  * The app client for a BFF served at `redirectOrigin`. The id and secret have
- * the shape Cognito allows (`[\w+]+`, a 24-64 character secret).
+ * the shape Cognito allows (`[\w+]+`, a 24-64 character secret). It offers the
+ * pool's own sign-in and the emulated Google (`identity_provider=Google`).
  */
 export function demoClient(redirectOrigin: string, withSecret: boolean): EmulatorClient {
   const origin = redirectOrigin.replace(/\/+$/, "");
@@ -20,5 +21,6 @@ export function demoClient(redirectOrigin: string, withSecret: boolean): Emulato
     ...(withSecret ? { clientSecret: "demoClientSecretForTheLocalEmulatorOnly0123456789" } : {}),
     redirectUris: [`${origin}/auth/callback/cognito`],
     logoutUris: [`${origin}/`, `${origin}/auth/signed-out`],
+    supportedIdentityProviders: ["COGNITO", "Google"],
   };
 }

@@ -11,15 +11,16 @@ import express, { type NextFunction, type Request, type Response } from "express
 import { importJWK, jwtVerify } from "jose";
 import { createClock } from "./clock.js";
 import { Faults, OPERATIONS, type FaultSpec, type Operation } from "./faults.js";
+import { DEFAULT_GOOGLE_ACCOUNT, type GoogleAccount } from "./federation.js";
 import { Grants } from "./grants.js";
 import { idpApi } from "./idp-api.js";
 import { oauthRoutes } from "./oauth-routes.js";
-import { Store, type RefreshState } from "./store.js";
+import { Store, type FederatedIdentity, type RefreshState } from "./store.js";
 import { createSigningKeys, TokenMinter } from "./tokens.js";
 import { DEFAULT_VARIANTS, type Variants } from "./variants.js";
 
 export { computeSecretHash } from "./secrets.js";
-export type { FaultSpec, Operation, RefreshState, Variants };
+export type { FaultSpec, FederatedIdentity, GoogleAccount, Operation, RefreshState, Variants };
 
 export interface EmulatorUser {
   /** cognito:username; a UUID in email-as-username pools, equal to sub. */
@@ -30,6 +31,8 @@ export interface EmulatorUser {
   emailVerified?: boolean;
   groups?: string[];
   attributes?: Record<string, string>;
+  /** A federated user's linked identities (the `identities` attribute); pool users have none. */
+  identities?: FederatedIdentity[];
 }
 
 export interface EmulatorClient {
@@ -44,6 +47,8 @@ export interface EmulatorClient {
   clientCredentialsScopes?: string[];
   /** `EnableTokenRevocation` of the app client; default true, as for clients created since 2021. */
   tokenRevocation?: boolean;
+  /** `SupportedIdentityProviders` of the app client: `COGNITO` and/or `Google`; default `["COGNITO"]`. */
+  supportedIdentityProviders?: string[];
 }
 
 export interface EmulatorOptions {
@@ -69,6 +74,12 @@ export interface EmulatorOptions {
   now?: number;
   /** Which of Cognito's (or cognito-local's) answers to give where there are several; see variants.ts. */
   variants?: Partial<Variants>;
+  /**
+   * Accounts of the emulated Google (`identity_provider=Google`); the first is
+   * offered when the sign-in has no `login_hint`, and any other email works too.
+   * Default: one demo account.
+   */
+  googleAccounts?: GoogleAccount[];
 }
 
 export interface Emulator {
@@ -98,6 +109,11 @@ export interface Emulator {
   disableUser(username: string): void;
   /** Like AdminDeleteUser: refresh fails with UserNotFoundException. */
   deleteUser(username: string): void;
+  /**
+   * Like AdminAddUserToGroup/AdminRemoveUserFromGroup: the user's groups from now on. Tokens issued later (a
+   * refresh included) carry them in `cognito:groups`; tokens already issued keep theirs. Throws for an unknown user.
+   */
+  setUserGroups(username: string, groups: string[]): void;
   close(): Promise<void>;
 }
 
@@ -138,7 +154,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     return payload as Record<string, unknown>;
   };
   app.use(idpApi(store, grants, faults, variants, verifyAccessToken));
-  app.use(oauthRoutes({ url, issuer, poolId, store, grants, minter, keys, clock, faults, variants, authCodeTtlSeconds: options.authCodeTtlSeconds ?? 300 }));
+  app.use(
+    oauthRoutes({
+      url, issuer, poolId, store, grants, minter, keys, clock, faults, variants,
+      authCodeTtlSeconds: options.authCodeTtlSeconds ?? 300,
+      googleAccounts: options.googleAccounts ?? [DEFAULT_GOOGLE_ACCOUNT],
+    }),
+  );
   // Silent: the emulator runs inside tests; an unexpected error is a 500, never a stack trace on stderr.
   app.use((_error: unknown, _req: Request, res: Response, _next: NextFunction) => {
     if (!res.headersSent) res.status(500).json({ error: "server_error" });
@@ -176,6 +198,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       if (user) user.enabled = false;
     },
     deleteUser: (username) => void store.users.delete(username),
+    setUserGroups(username, groups) {
+      const user = store.users.get(username);
+      if (!user) throw new Error(`no user ${username}`);
+      user.groups = [...groups];
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

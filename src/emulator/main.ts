@@ -32,6 +32,7 @@ async function main(): Promise<void> {
       `  COGNITO_DOMAIN=${emulator.url}  COGNITO_ENDPOINT=${emulator.url}`,
       `  COGNITO_CLIENT_ID=${client.clientId}  (demo client; secret in src/emulator/demo.ts, local use only)`,
       `  Demo user: ${demoUser.email} / ${demoUser.password}; redirects accepted to ${redirectOrigin}/auth/callback/cognito`,
+      `  Google sign-in: emulated (identity_provider=Google; set COGNITO_IDENTITY_PROVIDERS=Google on the BFF)`,
     ].join("\n"),
   );
   const stop = () => void emulator.close().then(() => process.exit(0));

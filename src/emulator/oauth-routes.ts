@@ -10,6 +10,7 @@ import { authenticateClient } from "./client-auth.js";
 import type { Clock } from "./clock.js";
 import type { Faults, Operation } from "./faults.js";
 import type { Variants } from "./variants.js";
+import type { GoogleAccount } from "./federation.js";
 import type { Grants } from "./grants.js";
 import { errorPage } from "./login-page.js";
 import { writeOAuthError } from "./responses.js";
@@ -29,6 +30,7 @@ export interface OAuthContext {
   faults: Faults;
   variants: Variants;
   authCodeTtlSeconds: number;
+  googleAccounts: readonly GoogleAccount[];
 }
 
 const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
@@ -57,7 +59,9 @@ export function userInfoClaims(user: StoredUser, scopes: string[]): Record<strin
           (scopes.includes("phone") && (name === "phone_number" || name === "phone_number_verified")),
         ),
       );
-  return { sub: user.sub, ...released, username: user.username };
+  // A federated user's identities, as the JSON string Cognito keeps as the attribute.
+  const identities: Record<string, string> = user.identities?.length ? { identities: JSON.stringify(user.identities) } : {};
+  return { sub: user.sub, ...released, ...identities, username: user.username };
 }
 
 export function oauthRoutes(ctx: OAuthContext): Router {

@@ -6,6 +6,20 @@ import { randomBytes, randomUUID } from "node:crypto";
 import type { Clock } from "./clock.js";
 import type { EmulatorClient, EmulatorUser } from "./index.js";
 
+/**
+ * One entry of a federated user's `identities` attribute and ID token claim,
+ * with Cognito's types: `primary` and `dateCreated` (epoch ms) are strings, `issuer` null for social providers.
+ * @see https://docs.aws.amazon.com/cognito/latest/developerguide/amazon-cognito-user-pools-using-the-id-token.html
+ */
+export interface FederatedIdentity {
+  userId: string;
+  providerName: string;
+  providerType: string;
+  issuer: string | null;
+  primary: "true" | "false";
+  dateCreated: string;
+}
+
 export interface StoredUser extends EmulatorUser {
   sub: string;
   enabled: boolean;
@@ -71,6 +85,11 @@ export class Store {
     this.clients.set(client.clientId, client);
   }
 
+  /** The client's `SupportedIdentityProviders`; the pool's own users (COGNITO) when none are configured. */
+  supportedIdentityProviders(client: EmulatorClient): readonly string[] {
+    return client.supportedIdentityProviders ?? ["COGNITO"];
+  }
+
   /** The OAuth scopes a client may request at /oauth2/authorize. */
   allowedScopes(client: EmulatorClient): readonly string[] {
     return client.scopes ?? DEFAULT_SCOPES;
@@ -78,13 +97,14 @@ export class Store {
 
   /**
    * By username or by email, both case-insensitive, as the Hosted UI signs in
-   * (user pools are case-insensitive unless created otherwise).
+   * (user pools are case-insensitive unless created otherwise). Federated
+   * users have no password and are never found here.
    */
   findUser(login: string): StoredUser | undefined {
     const direct = this.users.get(login);
-    if (direct) return direct;
+    if (direct && !direct.identities) return direct;
     const wanted = login.toLowerCase();
-    return [...this.users.values()].find((u) => u.username.toLowerCase() === wanted || u.email.toLowerCase() === wanted);
+    return [...this.users.values()].find((u) => !u.identities && (u.username.toLowerCase() === wanted || u.email.toLowerCase() === wanted));
   }
 
   issueCode(code: Omit<AuthCode, "expiresAt">, ttlSeconds: number): string {

@@ -86,6 +86,8 @@ export class TokenMinter {
         email_verified: ctx.user.emailVerified ?? false,
         iss: ctx.issuer,
         "cognito:username": ctx.user.username,
+        // A JSON array in the ID token (a JSON string only as a user attribute: userInfo, Lambda triggers).
+        ...(ctx.user.identities?.length ? { identities: ctx.user.identities } : {}),
         origin_jti: ctx.originJti,
         aud: ctx.clientId,
         event_id: ctx.eventId,

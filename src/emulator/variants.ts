@@ -22,6 +22,14 @@ export interface Variants {
   secretHashWording: "unable-to-verify" | "does-not-match";
   /** ID tokens carry the authorize request's `nonce` (Cognito), or none (cognito-local 5.x). Default true. */
   idTokenNonce: boolean;
+  /**
+   * The provider prefix of a federated user's username: `google_<sub>`
+   * (`lower`, what user pools with case-insensitive usernames, the default
+   * since 2020, create: AWS confirmed it in aws-amplify/amplify-js#13844) or
+   * `Google_<sub>` (`provider`, the provider name as written, as case-sensitive
+   * pools and the AWS docs' examples show it). Default `lower`.
+   */
+  federatedUsernameCase: "lower" | "provider";
 }
 
 export const DEFAULT_VARIANTS: Readonly<Variants> = Object.freeze({
@@ -29,6 +37,7 @@ export const DEFAULT_VARIANTS: Readonly<Variants> = Object.freeze({
   tokenEndpointExpiresIn: undefined,
   secretHashWording: "unable-to-verify",
   idTokenNonce: true,
+  federatedUsernameCase: "lower",
 });
 
 /** Cognito's message for a secret that does not verify, in the chosen wording. */

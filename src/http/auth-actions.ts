@@ -16,8 +16,9 @@ const GET_ONLY = new Set(["session", "csrf", "providers", "error"]);
  * `"Bad request."` (or `null` for POST /session without CSRF) and throws on
  * methods WebCrypto's Request rejects (TRACE, CONNECT), which would be a 500.
  * Those get our documented 404/405 in the `{error, error_description}` shape.
+ * A sign-in may ask only for one of `identityProviders` (COGNITO_IDENTITY_PROVIDERS).
  */
-export const authActionsOnly: RequestHandler = (req, res, next) => {
+export const authActionsOnly = (identityProviders: readonly string[]): RequestHandler => (req, res, next) => {
   const action = AUTH_ACTION.exec(req.path)?.[1];
   if (!action) return next(new BffError("not_found"));
   const allowed = GET_ONLY.has(action) ? "GET" : "GET, POST";
@@ -33,13 +34,16 @@ export const authActionsOnly: RequestHandler = (req, res, next) => {
   }
   // Auth.js copies this request's query into the Hosted UI's authorize URL (over its own redirect_uri and client_id).
   if (action === "signin/cognito" && req.method === "POST") {
-    const checked = checkSignInParams(searchOf(req.originalUrl));
-    if (!checked.ok) return next(new BffError("invalid_request", { description: SIGN_IN_PARAMS_RULE, logDetail: checked.logDetail }));
+    const checked = checkSignInParams(searchOf(req.originalUrl), identityProviders);
+    if (!checked.ok) return next(new BffError("invalid_request", { description: SIGN_IN_RULES[checked.reason], logDetail: checked.logDetail }));
   }
   next();
 };
 
-const SIGN_IN_PARAMS_RULE = "Sign-in takes only the query parameters identity_provider (or idp_identifier), login_hint and lang, each at most once.";
+const SIGN_IN_RULES = {
+  params: "Sign-in takes only the query parameters identity_provider, login_hint and lang, each at most once.",
+  identity_provider: "identity_provider must name an identity provider this service allows (idp_identifier is not supported).",
+} as const;
 
 function searchOf(url: string): string {
   const query = url.indexOf("?");

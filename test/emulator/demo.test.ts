@@ -19,6 +19,15 @@ describe("the npm run dev demo", () => {
     expect(demoClient(ORIGIN, false).clientSecret).toBeUndefined();
   });
 
+  it("the demo client offers Sign in with Google: identity_provider=Google goes to the emulated Google's consent page", async () => {
+    const client = demoClient(ORIGIN, true);
+    expect(client.supportedIdentityProviders).toEqual(["COGNITO", "Google"]);
+    const url = authorizeUrl(emu, { response_type: "code", client_id: client.clientId, redirect_uri: client.redirectUris[0]!, scope: "openid email", identity_provider: "Google" });
+    const res = await fetch(url, { redirect: "manual" });
+    expect(res.status).toBe(302);
+    expect(res.headers.get("location")).toMatch(new RegExp(`^${emu.url}/_google/`));
+  });
+
   it("the demo user signs in with demo@example.com / Passw0rd!demo and has a UUID username", async () => {
     expect(demoUser.username).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
     const client = demoClient(ORIGIN, true);

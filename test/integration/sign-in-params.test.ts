@@ -3,7 +3,7 @@
  * `POST /auth/signin/cognito` into the Hosted UI's authorize URL, over the
  * BFF's own: `?redirect_uri=https://evil.example/cb&client_id=other&scope=…`
  * sent the authorization code elsewhere, for another client and scope. Only
- * identity_provider (or idp_identifier), login_hint and lang pass, once each.
+ * identity_provider (an allowed one), login_hint and lang pass, once each.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CookieJar } from "../helpers/cookie-jar.js";
@@ -11,7 +11,7 @@ import { CLIENT_ID, startHarness, type Harness } from "../helpers/harness.js";
 
 let h: Harness;
 beforeAll(async () => {
-  h = await startHarness();
+  h = await startHarness({ env: { COGNITO_IDENTITY_PROVIDERS: "Google" } });
 });
 afterAll(async () => {
   await h?.close();
@@ -103,8 +103,10 @@ describe("sign-in query parameters", () => {
     expect(authorizeParams(res.headers.get("location")!)).toEqual(
       sorted([...ownParams(), ["identity_provider", "Google"], ["login_hint", "ada@example.com"], ["lang", "fr"]]),
     );
-    const alt = await startSignIn("?idp_identifier=example.com");
-    expect(authorizeParams(alt.headers.get("location")!)).toEqual(sorted([...ownParams(), ["idp_identifier", "example.com"]]));
+  });
+
+  it("idp_identifier is refused: an identifier cannot be held to the allow-list of provider names", async () => {
+    await expectRefused("?idp_identifier=example.com");
   });
 
   it("the authorize URL of a sign-in with allowed parameters is one the Hosted UI serves", async () => {

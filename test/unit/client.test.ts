@@ -285,3 +285,47 @@ describe("signOut", () => {
     }
   });
 });
+
+describe("signIn", () => {
+  /** Records the forms the client submits instead of navigating. */
+  function recordForms() {
+    const submitted: Array<{ action: string; method: string; fields: Record<string, string> }> = [];
+    const document = {
+      createElement(tag: string) {
+        const element = { tag, children: [] as Array<{ name: string; value: string }>, style: {}, method: "", action: "", name: "", value: "", type: "" };
+        return Object.assign(element, {
+          appendChild: (child: { name: string; value: string }) => element.children.push(child),
+          submit: () => submitted.push({ action: element.action, method: element.method, fields: Object.fromEntries(element.children.map((c) => [c.name, c.value])) }),
+        });
+      },
+      body: { appendChild: () => undefined },
+    };
+    return { document, submitted };
+  }
+
+  it.each([
+    [{}, `${BASE}/auth/signin/cognito`],
+    [{ identityProvider: "Google" }, `${BASE}/auth/signin/cognito?identity_provider=Google`],
+    [
+      { identityProvider: "Okta SAML&x=1", loginHint: "ada+1@example.com", lang: "fr", callbackUrl: "https://app.example.test/after" },
+      `${BASE}/auth/signin/cognito?identity_provider=Okta+SAML%26x%3D1&login_hint=ada%2B1%40example.com&lang=fr`,
+    ],
+  ] as const)("posts the sign-in form with the CSRF token; identityProvider, loginHint and lang go on the URL's query, encoded (%o)", async (options, action) => {
+    const { document, submitted } = recordForms();
+    const saved = { document: globalThis.document, location: globalThis.location };
+    Object.assign(globalThis, { document, location: { href: "https://app.example.test/page" } });
+    try {
+      const bff = fakeBff({ now: 1_700_000_000_000 });
+      bff.answer(() => Response.json({ csrfToken: "csrf-1" }));
+      await client({ baseUrl: BASE, fetch: bff.fetch }).signIn(options);
+      expect(submitted).toEqual([
+        { action, method: "POST", fields: { csrfToken: "csrf-1", callbackUrl: "callbackUrl" in options ? options.callbackUrl : "https://app.example.test/page" } },
+      ]);
+      // Exactly the parameters given, each once: what the BFF's allow-list checks.
+      const query = new URL(action).searchParams;
+      expect([...query.keys()]).toEqual([...new Set(query.keys())]);
+    } finally {
+      Object.assign(globalThis, saved);
+    }
+  });
+});

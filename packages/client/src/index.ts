@@ -57,10 +57,28 @@ export interface GetTokenOptions {
 export interface BffUser {
   /** Cognito `sub`. */
   id?: string;
-  /** `cognito:username`. */
+  /** `cognito:username` (`google_<id>` for a user who signed in with Google). */
   username?: string;
   email?: string;
   name?: string;
+  /** The user's Cognito groups (`[]` when none); a federated user is in `<userPoolId>_<provider>`. */
+  groups?: string[];
+  /** The identity provider the user signed in with, e.g. `Google`; `COGNITO` for a user of the pool. */
+  identity_provider?: string | null;
+}
+
+export interface SignInOptions {
+  /** Where to come back to; default this page. */
+  callbackUrl?: string;
+  /**
+   * Skip the Hosted UI's own form for this identity provider, e.g. `Google`
+   * (`identity_provider`); the BFF must list it in COGNITO_IDENTITY_PROVIDERS.
+   */
+  identityProvider?: string;
+  /** A username or email to prefill (`login_hint`). */
+  loginHint?: string;
+  /** The Hosted UI's language (`lang`), e.g. `fr`. */
+  lang?: string;
 }
 
 export interface BffClient {
@@ -78,8 +96,12 @@ export interface BffClient {
   fetchBff(path: string, init?: RequestInit): Promise<Response>;
   /** The signed-in user, or null. */
   getUser(): Promise<BffUser | null>;
-  /** Navigates to the Cognito Hosted UI through Auth.js; comes back to `callbackUrl` (default: this page). */
-  signIn(options?: { callbackUrl?: string }): Promise<void>;
+  /**
+   * Navigates to the Cognito Hosted UI through Auth.js, or with `identityProvider`
+   * straight to that provider (e.g. "Sign in with Google"); comes back to `callbackUrl`
+   * (default: this page).
+   */
+  signIn(options?: SignInOptions): Promise<void>;
   /**
    * Forgets the token in every tab, then signs out through Auth.js: the session
    * ends (every copy of its cookie) and its refresh token is revoked. With
@@ -265,7 +287,13 @@ export function createBffClient(options: BffClientOptions): BffClient {
     },
     async signIn(opts = {}) {
       const csrfToken = await getCsrfToken();
-      submitForm(`${base}/auth/signin/${encodeURIComponent(provider)}`, { csrfToken, callbackUrl: opts.callbackUrl ?? location.href });
+      // Auth.js passes the sign-in URL's query (not the form) on to the Hosted UI's authorize URL.
+      const query = new URLSearchParams();
+      if (opts.identityProvider) query.set("identity_provider", opts.identityProvider);
+      if (opts.loginHint) query.set("login_hint", opts.loginHint);
+      if (opts.lang) query.set("lang", opts.lang);
+      const search = query.toString();
+      submitForm(`${base}/auth/signin/${encodeURIComponent(provider)}${search ? `?${search}` : ""}`, { csrfToken, callbackUrl: opts.callbackUrl ?? location.href });
     },
     async signOut(opts = {}) {
       setToken(undefined);
