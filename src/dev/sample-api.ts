@@ -3,12 +3,16 @@
  * only a valid Cognito access token (signature from the pool's JWKS, issuer,
  * `token_use: access`, the app client) and answers with a few of its claims.
  * The demo calls it directly with the bearer token (CORS for the demo origin)
- * and through the BFF's `/api/sample/` relay. Never loaded in production.
+ * and through the BFF's `/api/sample/` relay. Its WebSocket endpoint (`/echo`,
+ * through the relay only: a browser cannot set `Authorization` on a WebSocket)
+ * echoes each message. Never loaded in production: it imports `ws`, a
+ * devDependency, and only `npm run dev` and the tests import this file.
  * @see https://docs.aws.amazon.com/cognito/latest/developerguide/amazon-cognito-user-pools-using-tokens-verifying-a-jwt.html
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createRemoteJWKSet, jwtVerify, type JWTPayload } from "jose";
+import { WebSocketServer } from "ws";
 
 export interface SampleApiOptions {
   /** The user pool's issuer; the JWKS is `${issuer}/.well-known/jwks.json`. */
@@ -29,6 +33,8 @@ export interface SampleApi {
   url: string;
   /** Requests answered 200, by how they came: directly from a browser, or relayed by the BFF. */
   readonly served: { direct: number; relayed: number };
+  /** What each accepted WebSocket handshake carried: the token's user, and the names of the cookies (never values). */
+  readonly webSockets: { username: string | undefined; cookieNames: string[] }[];
   close(): Promise<void>;
 }
 
@@ -54,6 +60,7 @@ export async function startSampleApi(options: SampleApiOptions): Promise<SampleA
   const allowed = new Set(options.allowedOrigins);
   const jwks = createRemoteJWKSet(new URL(`${issuer}/.well-known/jwks.json`));
   const served = { direct: 0, relayed: 0 };
+  const webSockets: SampleApi["webSockets"] = [];
 
   async function verify(req: IncomingMessage): Promise<JWTPayload | undefined> {
     const match = /^Bearer ([\w-]+\.[\w-]+\.[\w-]+)$/.exec(req.headers.authorization ?? "");
@@ -104,6 +111,27 @@ export async function startSampleApi(options: SampleApiOptions): Promise<SampleA
       () => send(res, 500, { error: "server_error" }, cors),
     );
   });
+  // `/echo`: a valid access token on the handshake, then every text message comes back as {echo, username}.
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
+  server.on("upgrade", (req, socket, head) => {
+    socket.on("error", () => socket.destroy());
+    const refuse = (status: string) => socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    if ((req.url ?? "").split("?")[0] !== "/echo") return refuse("404 Not Found");
+    verify(req).then(
+      (claims) => {
+        if (!claims) return refuse("401 Unauthorized");
+        const username = typeof claims.username === "string" ? claims.username : undefined;
+        const cookieNames = (req.headers.cookie ?? "").split(";").map((pair) => pair.split("=")[0]!.trim()).filter(Boolean);
+        webSockets.push({ username, cookieNames });
+        wss.handleUpgrade(req, socket, head, (ws) => {
+          ws.on("message", (data, isBinary) => {
+            if (!isBinary) ws.send(JSON.stringify({ echo: String(data), username }));
+          });
+        });
+      },
+      () => refuse("500 Internal Server Error"),
+    );
+  });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => resolve());
@@ -112,8 +140,10 @@ export async function startSampleApi(options: SampleApiOptions): Promise<SampleA
   return {
     url: `http://${options.host ?? "127.0.0.1"}:${port}`,
     served,
+    webSockets,
     close: () =>
       new Promise<void>((resolve) => {
+        for (const ws of wss.clients) ws.terminate();
         server.closeAllConnections();
         server.close(() => resolve());
       }),

@@ -37,6 +37,11 @@ export interface UpstreamConfig {
   readonly rewrite: UpstreamRewrite | undefined;
   /** Pass the upstream's `Set-Cookie` headers back to the browser. */
   readonly passSetCookie: boolean;
+  /**
+   * Cognito groups of which the user must be in at least one (`cognito:groups` of the access token sent);
+   * undefined: no group rule. `user` mode only.
+   */
+  readonly groups: readonly string[] | undefined;
 }
 
 export type Upstreams = Readonly<Record<string, UpstreamConfig>>;
@@ -47,6 +52,11 @@ const MAX_UPSTREAM_TIMEOUT_MS = 600_000;
 const METHOD_TOKEN = /^[A-Za-z]{1,20}$/;
 /** A resource-server scope (`identifier/name`) or a plain scope; no whitespace. */
 const SCOPE = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
+/**
+ * A Cognito group name: 1-128 letters, marks, symbols, digits or punctuation, no whitespace.
+ * @see https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_CreateGroup.html#CognitoUserPools-CreateGroup-request-GroupName
+ */
+const GROUP_NAME = /^[\p{L}\p{M}\p{S}\p{N}\p{P}]{1,128}$/u;
 
 const upstreamSchema = z
   .strictObject({
@@ -78,6 +88,12 @@ const upstreamSchema = z
       )
       .optional(),
     passSetCookie: z.boolean({ message: "must be true or false" }).optional(),
+    groups: z
+      .array(z.string().regex(GROUP_NAME, { message: "must be Cognito group names (1-128 characters, no spaces)" }), {
+        message: "must be a list of Cognito group names",
+      })
+      .min(1, { message: "must list at least one group (leave it out for no group rule)" })
+      .optional(),
   }, { message: "must be an object with url and token" })
   .superRefine((value, ctx) => {
     if (value.token === "client" && !value.scopes?.length) {
@@ -85,6 +101,10 @@ const upstreamSchema = z
     }
     if (value.token !== "client" && value.scopes !== undefined) {
       ctx.addIssue({ code: "custom", path: ["scopes"], message: "applies only to token client (user tokens carry their own scopes)" });
+    }
+    // A client upstream gets the BFF's own token, which is in no group; an anonymous user-or-none call is in none either.
+    if (value.groups !== undefined && value.token !== "user") {
+      ctx.addIssue({ code: "custom", path: ["groups"], message: "applies only to token user (the token sent must be the signed-in user's)" });
     }
   });
 
@@ -139,6 +159,7 @@ function toUpstream(name: string, raw: z.output<typeof upstreamSchema>): Upstrea
     methods: raw.methods ? Object.freeze([...new Set(raw.methods.map((m) => m.toUpperCase()))]) : undefined,
     rewrite: raw.rewrite ? Object.freeze({ from: new RegExp(raw.rewrite.from), to: raw.rewrite.to }) : undefined,
     passSetCookie: raw.passSetCookie ?? false,
+    groups: raw.groups ? Object.freeze([...new Set(raw.groups)]) : undefined,
   });
 }
 
