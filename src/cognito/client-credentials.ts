@@ -9,6 +9,8 @@
 import { request, type Dispatcher } from "undici";
 import type { TokenAuthMethod } from "../config.js";
 import { BffError } from "../errors.js";
+import { NO_TRACING, type TraceSpan, type Tracing } from "../tracing.js";
+import { failureKindOfCode } from "./classify-error.js";
 import { accessTokenExpiry } from "./token-expiry.js";
 
 export interface ClientCredentialsOptions {
@@ -22,6 +24,8 @@ export interface ClientCredentialsOptions {
   /** Deadline of one token request. */
   timeoutMs: number;
   dispatcher?: Dispatcher;
+  /** With tracing on, every token request is a CLIENT span (status, outcome). */
+  tracing?: Tracing;
 }
 
 export interface ClientCredentials {
@@ -106,7 +110,7 @@ export function processClientCredentialsResponse(status: number, body: unknown):
 
 /** Creates the cached, single-flight client-credentials token source. */
 export function createClientCredentials(options: ClientCredentialsOptions): ClientCredentials {
-  const { tokenUrl, now, timeoutMs, dispatcher } = options;
+  const { tokenUrl, now, timeoutMs, dispatcher, tracing = NO_TRACING } = options;
   const cache = new Map<string, CachedToken>();
   const failures = new Map<string, CachedFailure>();
   const inFlight = new Map<string, Promise<string>>();
@@ -130,7 +134,29 @@ export function createClientCredentials(options: ClientCredentialsOptions): Clie
     });
   }
 
-  async function fetchToken(key: string, scopes: readonly string[]): Promise<string> {
+  /** The token request as a CLIENT span; `bff.cognito.outcome` as for the Cognito API calls. */
+  async function tracedFetch(key: string, scopes: readonly string[]): Promise<string> {
+    const span = tracing.startSpan("POST /oauth2/token", "client", {
+      "http.request.method": "POST",
+      "server.address": new URL(tokenUrl).hostname,
+      "bff.cognito.operation": "client_credentials",
+      "bff.cognito.attempt": 1,
+    });
+    try {
+      const token = await tracing.withSpan(span, () => fetchToken(key, scopes, span));
+      span.setAttributes({ "bff.cognito.outcome": "ok" });
+      return token;
+    } catch (error) {
+      const code = error instanceof BffError ? error.code : "internal_error";
+      span.setAttributes({ "bff.cognito.outcome": failureKindOfCode(code) });
+      span.fail(code);
+      throw error;
+    } finally {
+      span.end();
+    }
+  }
+
+  async function fetchToken(key: string, scopes: readonly string[], span?: TraceSpan): Promise<string> {
     const { body, headers } = clientCredentialsRequest(options, scopes);
     let status: number;
     let answer: unknown;
@@ -145,6 +171,7 @@ export function createClientCredentials(options: ClientCredentialsOptions): Clie
         ...(dispatcher ? { dispatcher } : {}),
       });
       status = response.statusCode;
+      span?.setAttributes({ "http.response.status_code": status });
       answer = await response.body.json().catch(() => undefined);
     } catch (error) {
       throw new BffError("temporarily_unavailable", {
@@ -172,7 +199,7 @@ export function createClientCredentials(options: ClientCredentialsOptions): Clie
       if (failed) return Promise.reject(failed);
       let pending = inFlight.get(key);
       if (!pending) {
-        pending = fetchToken(key, sorted)
+        pending = (tracing.enabled ? tracedFetch(key, sorted) : fetchToken(key, sorted))
           .catch((error: unknown) => rememberFailure(key, error))
           .finally(() => inFlight.delete(key));
         inFlight.set(key, pending);

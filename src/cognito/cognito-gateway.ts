@@ -18,7 +18,8 @@ import {
 } from "@aws-sdk/client-cognito-identity-provider";
 import type { CognitoConfig } from "../config.js";
 import { BffError } from "../errors.js";
-import { isUnrecognizedRejection, RETRY_AFTER_THROTTLED_SECONDS, toBffError } from "./classify-error.js";
+import { NO_TRACING, type Tracing } from "../tracing.js";
+import { failureKindOfCode, isUnrecognizedRejection, RETRY_AFTER_THROTTLED_SECONDS, toBffError } from "./classify-error.js";
 import { computeSecretHash } from "./secret-hash.js";
 
 /** What a successful refresh returns. `refreshToken` is set only when Cognito rotated it. */
@@ -58,6 +59,8 @@ export interface CognitoGatewayOptions {
   /** A pre-built SDK client (tests); by default one is built from the config. */
   client?: CognitoIdentityProviderClient;
   observe?: CognitoCallObserver;
+  /** With tracing on, every attempt is a CLIENT span (operation, attempt number, outcome). */
+  tracing?: Tracing;
 }
 
 /** Backoff base per kind of transient failure; throttling backs off longer. */
@@ -107,7 +110,38 @@ export function processAuthenticationResult(result: AuthenticationResultType | u
 export function createCognitoGateway(config: CognitoConfig, options: CognitoGatewayOptions = {}): CognitoGateway {
   const client = options.client ?? createCognitoClient(config);
   const observe = options.observe ?? (() => {});
+  const tracing = options.tracing ?? NO_TRACING;
   const { clientId, clientSecret } = config;
+  const serverAddress = new URL(config.endpoint ?? `https://cognito-idp.${config.region}.amazonaws.com`).hostname;
+
+  /**
+   * One attempt as a CLIENT span: `bff.cognito.outcome` is `ok`, or the failure's kind (`rejected`, `transient`,
+   * `misconfigured`) with the exception's name as `error.type`; never a token or a message.
+   * @see https://opentelemetry.io/docs/specs/semconv/cloud-providers/aws-sdk/
+   */
+  async function traced<T>(operation: string, n: number, work: () => Promise<T>): Promise<T> {
+    const span = tracing.startSpan(`CognitoIdentityProvider.${operation}`, "client", {
+      "rpc.system": "aws-api",
+      "rpc.service": "CognitoIdentityProvider",
+      "rpc.method": operation,
+      "cloud.region": config.region,
+      "server.address": serverAddress,
+      "bff.cognito.attempt": n,
+    });
+    try {
+      const result = await tracing.withSpan(span, work);
+      span.setAttributes({ "bff.cognito.outcome": "ok" });
+      return result;
+    } catch (error) {
+      const { code, cause } = error as BffError;
+      span.setAttributes({ "bff.cognito.outcome": failureKindOfCode(code) });
+      const name = (cause as { name?: unknown } | undefined)?.name;
+      span.fail(typeof name === "string" ? name.slice(0, 64) : code);
+      throw error;
+    } finally {
+      span.end();
+    }
+  }
 
   async function attempt<T>(operation: string, run: (signal: AbortSignal) => Promise<T>, remainingMs: number): Promise<T> {
     const started = performance.now();
@@ -127,7 +161,8 @@ export function createCognitoGateway(config: CognitoConfig, options: CognitoGate
     const deadline = performance.now() + config.timeoutMs;
     for (let n = 1; ; n++) {
       try {
-        return await attempt(operation, run, Math.max(1, Math.ceil(deadline - performance.now())));
+        const remainingMs = Math.max(1, Math.ceil(deadline - performance.now()));
+        return await (tracing.enabled ? traced(operation, n, () => attempt(operation, run, remainingMs)) : attempt(operation, run, remainingMs));
       } catch (failure) {
         const error = failure as BffError;
         if (error.code !== "temporarily_unavailable" || n >= config.maxAttempts) throw error;

@@ -10,7 +10,8 @@ import { accessTokenExpiry } from "../cognito/token-expiry.js";
 import { BffError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { Metrics } from "../metrics.js";
-import type { RefreshCoordinator, RefreshedTokens } from "./refresh-coordinator.js";
+import { inSpan, NO_TRACING, type Tracing } from "../tracing.js";
+import type { RefreshCoordinator, RefreshedTokens, RefreshOutcome } from "./refresh-coordinator.js";
 
 export interface RefreshPolicy {
   /** Refresh this many seconds before expiry. */
@@ -93,6 +94,23 @@ export interface TokenRefresherOptions {
   minIntervalSeconds?: number;
   log: Logger;
   metrics: Metrics;
+  /** With tracing on, each coordinated refresh is a span saying how this request got its tokens. */
+  tracing?: Tracing;
+}
+
+/**
+ * The refresh coordination as a span, `bff.refresh.via` saying how this request
+ * got its tokens: `performed` (it called Cognito: the Cognito span is its
+ * child), `in_process` / `redis` (it waited for another request's or replica's
+ * refresh), `late` (a result stored moments ago answered it).
+ */
+function traceRefresh(tracing: Tracing, coordinator: RefreshCoordinator, forced: boolean, coordinate: () => Promise<RefreshOutcome>): Promise<RefreshOutcome> {
+  const attributes = { "bff.refresh.forced": forced, "bff.refresh.coordination": coordinator.status().mode };
+  return inSpan(tracing, "refresh tokens", "internal", attributes, async (span) => {
+    const outcome = await coordinate();
+    span.setAttributes({ "bff.refresh.via": outcome.via });
+    return outcome;
+  });
 }
 
 export function createTokenRefresher({
@@ -103,6 +121,7 @@ export function createTokenRefresher({
   minIntervalSeconds = DEFAULT_REFRESH_MIN_INTERVAL_SECONDS,
   log,
   metrics,
+  tracing = NO_TRACING,
 }: TokenRefresherOptions): TokenRefresher {
   async function refresh(tokens: SessionTokens): Promise<RefreshedTokens> {
     try {
@@ -118,6 +137,7 @@ export function createTokenRefresher({
         expires_at: expiresAt,
         issued_at: Math.min(nowSeconds, expiresAt),
       };
+      // Stryker disable next-line ConditionalExpression: an undefined id_token reads as none everywhere (the merge in ensureFresh, JSON).
       if (result.idToken) next.id_token = result.idToken;
       metrics.refreshes.inc({ outcome: "ok" });
       log.info({ user: tokens.cognito_sub, rotated: result.refreshToken !== undefined, expiresIn: expiresAt - nowSeconds }, "tokens refreshed");
@@ -140,7 +160,8 @@ export function createTokenRefresher({
       // Someone else's result (a concurrent request, another replica, the result cache) answers only when it is
       // newer than this caller's token and lives long enough for it: forced means new, and never an expired token.
       const acceptable = (result: RefreshedTokens) => isAcceptableResult(result, tokens, Math.floor(now() / 1000), policy);
-      const { tokens: refreshed, via } = await coordinator.refresh(refreshTokenKey(tokens.refresh_token), () => refresh(tokens), acceptable);
+      const coordinate = () => coordinator.refresh(refreshTokenKey(tokens.refresh_token), () => refresh(tokens), acceptable);
+      const { tokens: refreshed, via } = tracing.enabled ? await traceRefresh(tracing, coordinator, options.force === true, coordinate) : await coordinate();
       if (via !== "performed") metrics.coalesced.inc({ via });
       // Only the fields that came from Cognito are taken from the shared result:
       // a waiter keeps its own session's other claims.

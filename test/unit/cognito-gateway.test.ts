@@ -15,6 +15,7 @@ const config = (refreshTokenRotation: boolean): CognitoConfig => ({
   tokenAuthMethod: "client_secret_basic",
   refreshTokenRotation,
   nonceCheck: true,
+  identityProviders: [],
   scopes: ["openid"],
   timeoutMs: 2000,
   maxAttempts: 3,
