@@ -3,6 +3,7 @@
  * line of defence; the first is that no code passes them to the logger.
  */
 import { pino, type DestinationStream, type Logger } from "pino";
+import { stdoutDestination } from "./log-destination.js";
 
 export type { Logger };
 
@@ -30,22 +31,18 @@ export const REDACT_PATHS: readonly string[] = [
 
 export interface LoggerOptions {
   level: string;
-  /** Where the JSON lines go; stdout (stdoutDestination()) by default. Tests pass a stream to read them. */
+  /** Where the JSON lines go. Default: stdout through {@link stdoutDestination}. Tests pass a stream to read them. */
   destination?: DestinationStream;
 }
 
 /**
- * File descriptor 1, written synchronously. pino's default stdout writer is
- * asynchronous and sends at most 16 KB per write, one write per event-loop turn;
- * a saturated service logs faster than that, and the writer's buffer grew without
- * bound (about 140 MB in 60 s of `npm run bench:load`), and would be lost on a
- * crash. A synchronous write costs a syscall per line and waits only while the
- * pipe is full: memory stays flat and every line written is out of the process.
+ * The service's logger: JSON lines with `service: "cognito-bff"`, ISO times and the redaction above. By default
+ * they go to stdout through {@link stdoutDestination}: each line is written to the pipe at once while it takes
+ * lines (so a crash or a SIGKILL loses none); when nothing reads, the service waits for the reader at most
+ * 100 ms, then lines wait in a 4 MiB buffer and those that do not fit are dropped and counted
+ * (`bff_log_dropped_lines_total`). A blocking writer lost nothing but stopped every request when the log
+ * collector stalled; pino's default asynchronous writer buffered without bound and lost its buffer in a crash.
  */
-export function stdoutDestination(): DestinationStream {
-  return pino.destination({ dest: 1, sync: true });
-}
-
 export function createLogger({ level, destination }: LoggerOptions): Logger {
   return pino(
     {
