@@ -8,11 +8,14 @@ import { existsSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { CONFIG_VARIABLES, loadConfig } from "../../src/config.js";
+import { EXIT_FLUSH_MS } from "../../src/log-destination.js";
+import { SHUTDOWN_DEADLINE_MS } from "../../src/server.js";
+import { MAX_SHUTDOWN_FLUSH_MS } from "../../src/tracing/otel-tracing.js";
 
 const root = new URL("../../", import.meta.url);
 const read = (file: string) => readFileSync(new URL(file, root), "utf8");
 const compose = parse(read("docker-compose.yml")) as {
-  services: Record<string, { environment?: Record<string, string>; expose?: string[]; ports?: string[]; command?: string[]; deploy?: { replicas?: number } }>;
+  services: Record<string, { environment?: Record<string, string>; expose?: string[]; ports?: string[]; command?: string[]; deploy?: { replicas?: number }; stop_grace_period?: string }>;
   configs?: Record<string, { content?: string }>;
 };
 const dockerfile = read("Dockerfile");
@@ -39,6 +42,13 @@ describe("docker-compose.yml", () => {
     const config = loadConfig(env);
     expect(config.redisUrl).toBe("redis://redis:6379");
     expect(config.trustProxy).toBe(1);
+  });
+
+  it("gives the bff longer to stop than its drain, the last trace export and the log flush take together", () => {
+    const grace = /^(\d+)s$/.exec(compose.services.bff!.stop_grace_period ?? "");
+    expect(grace).not.toBeNull();
+    expect(Number(grace![1]) * 1000).toBeGreaterThan(SHUTDOWN_DEADLINE_MS + MAX_SHUTDOWN_FLUSH_MS + EXIT_FLUSH_MS);
+    expect(readme.replace(/\s+/g, " ")).toContain(`Give the container at least ${grace![1]} s`);
   });
 
   it("runs several bff replicas with Redis coordination, on the port the service listens on", () => {
