@@ -1,61 +1,80 @@
 /**
- * The token relay against the same upstream called directly, side by side in
- * one run with the same connections, duration and request (cookie and CSRF
- * header included): `/api/bench/x` through the BFF in `user` mode (session
- * read, token attached, response streamed back) vs `GET /x` on the upstream.
- * The servers run in a child process (bench/servers.ts with BENCH_UPSTREAM=1);
- * the load (autocannon) runs here.
+ * The token relay against two baselines, side by side in one run with the same
+ * connections, duration and request (cookie and CSRF header included):
+ * `/api/bench/x` through the BFF in `user` mode (session read, token attached,
+ * response streamed back) vs a minimal reverse proxy (node:http + an undici
+ * Pool adding a fixed bearer token, bench/servers.ts) vs `GET /x` on the
+ * upstream directly. The servers run in a child process (bench/servers.ts
+ * with BENCH_UPSTREAM=1, pinned to one core); the load (autocannon) runs here.
+ * Each round runs the three once, in turn; the ratios are the median of the
+ * rounds' ratios.
  *
- *   npm run bench:proxy                    # 10 s per run, best of 3
- *   BENCH_DURATION=2 npm run bench:proxy   # shorter
+ *   npm run bench:proxy                                   # 10 s per run, 5 rounds
+ *   BENCH_DURATION=3 BENCH_ROUNDS=7 npm run bench:proxy   # shorter runs, more rounds
+ *   BENCH_PROFILE=relay.cpuprofile npm run bench:proxy    # plus a CPU profile of the servers under the relay's load
+ *   BENCH_PROFILE=min.cpuprofile BENCH_PROFILE_TARGET="minimal proxy" npm run bench:proxy   # ... under another's
  */
 import autocannon from "autocannon";
-import { best, median, pinningNote, startBenchServers } from "./support.js";
+import { median, pinningNote, startBenchServers } from "./support.js";
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 
 interface Row {
-  name: string;
   rps: number;
   p50: number;
   p99: number;
   errors: number;
 }
 
-async function load(name: string, url: string, headers: Record<string, string>, duration = DURATION): Promise<Row> {
+async function load(url: string, headers: Record<string, string>, duration = DURATION): Promise<Row> {
   const result = await autocannon({ url, headers, connections: CONNECTIONS, duration });
-  return { name, rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.timeouts + result.non2xx };
+  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.timeouts + result.non2xx };
 }
 
+const spread = (rows: Row[]) => `${Math.round(Math.min(...rows.map((r) => r.rps)))}–${Math.round(Math.max(...rows.map((r) => r.rps)))}`;
+const medianOf = (rows: Row[], key: keyof Row) => median(rows.map((r) => r[key]));
+
 async function main(): Promise<void> {
-  const { child, pinned, next } = startBenchServers({ ...process.env, BENCH_UPSTREAM: "1" });
+  const { child, pinned, next, send } = startBenchServers({ ...process.env, BENCH_UPSTREAM: "1" });
   try {
-    const servers = (await next()) as { bffUrl: string; upstreamUrl: string; cookie: string };
+    const servers = (await next()) as { bffUrl: string; upstreamUrl: string; minimalProxyUrl: string; cookie: string };
     const headers = { cookie: servers.cookie, "x-csrf": "1" };
-    const proxied = `${servers.bffUrl}/api/bench/x`;
-    const direct = `${servers.upstreamUrl}/x`;
-    console.log(
-      `/api/bench/x (user mode) vs the upstream directly: ${CONNECTIONS} connections, ${DURATION} s per run, best of ${ROUNDS} alternating runs; ${pinningNote(pinned)}`,
-    );
-    await load("warm-up", proxied, headers, 1);
-    await load("warm-up", direct, headers, 1);
-    const directRows: Row[] = [];
-    const proxiedRows: Row[] = [];
+    const targets = {
+      "upstream directly": `${servers.upstreamUrl}/x`,
+      "minimal proxy": `${servers.minimalProxyUrl}/x`,
+      "through /api (user token)": `${servers.bffUrl}/api/bench/x`,
+    };
+    const names = Object.keys(targets) as (keyof typeof targets)[];
+    console.log(`/api/bench/x (user mode) vs a minimal undici proxy vs the upstream directly: ${CONNECTIONS} connections, ${DURATION} s per run, ${ROUNDS} rounds; ${pinningNote(pinned)}`);
+    for (const name of names) await load(targets[name], headers, 1);
+    const rows = Object.fromEntries(names.map((name) => [name, [] as Row[]])) as Record<keyof typeof targets, Row[]>;
     for (let i = 0; i < ROUNDS; i++) {
-      directRows.push(await load("upstream directly", direct, headers));
-      proxiedRows.push(await load("through /api (user token)", proxied, headers));
+      for (const name of names) rows[name].push(await load(targets[name], headers));
     }
-    const [d, p] = [best(directRows), best(proxiedRows)];
-    console.log("\n| route | req/s | p50 ms | p99 ms | errors |");
+    console.log("\n| route | req/s (median) | p50 ms (median) | p99 ms (median) | errors |");
     console.log("|---|---:|---:|---:|---:|");
-    for (const r of [d, p]) console.log(`| ${r.name} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${r.errors} |`);
-    const paired = proxiedRows.map((row, i) => row.rps / directRows[i]!.rps);
-    console.log(`ratio proxied / direct: ${(p.rps / d.rps).toFixed(2)}x req/s (best vs best), p50 ${p.p50} vs ${d.p50} ms, p99 ${p.p99} vs ${d.p99} ms`);
-    const spread = (rows: Row[]) => `${Math.round(Math.min(...rows.map((r) => r.rps)))}–${Math.round(Math.max(...rows.map((r) => r.rps)))}`;
-    console.log(`req/s per round (${ROUNDS}): directly ${spread(directRows)}, through /api ${spread(proxiedRows)}`);
-    console.log(`paired rounds: ${paired.map((r) => r.toFixed(2)).join(", ")}; median ${median(paired).toFixed(2)}x`);
+    for (const name of names) {
+      const r = rows[name];
+      console.log(`| ${name} | ${Math.round(medianOf(r, "rps"))} | ${medianOf(r, "p50")} | ${medianOf(r, "p99")} | ${r.reduce((n, x) => n + x.errors, 0)} |`);
+    }
+    const relay = rows["through /api (user token)"];
+    for (const [label, base] of [["minimal proxy", rows["minimal proxy"]], ["direct", rows["upstream directly"]]] as const) {
+      const paired = relay.map((row, i) => row.rps / base[i]!.rps);
+      const p99 = relay.map((row, i) => row.p99 / Math.max(1, base[i]!.p99));
+      console.log(
+        `relay / ${label}: req/s paired rounds ${paired.map((r) => r.toFixed(2)).join(", ")}; median ${median(paired).toFixed(2)}x; p99 ratio median ${median(p99).toFixed(2)}x`,
+      );
+    }
+    console.log(`req/s per round (${ROUNDS}): ${names.map((name) => `${name} ${spread(rows[name])}`).join(", ")}`);
+    if (process.env.BENCH_PROFILE) {
+      send("profile-start");
+      await next();
+      await load(targets[(process.env.BENCH_PROFILE_TARGET ?? "through /api (user token)") as keyof typeof targets], headers);
+      send(`profile-stop ${process.env.BENCH_PROFILE}`);
+      console.log(`\nCPU profile (${process.env.BENCH_PROFILE_TARGET ?? "the relay"}) written to ${String(((await next()) as { profile: string }).profile)}`);
+    }
   } finally {
     child.kill();
   }

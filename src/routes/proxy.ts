@@ -9,13 +9,17 @@ import type { Pool } from "undici";
 import type { SessionStore } from "../auth/session-store.js";
 import type { ClientCredentials } from "../cognito/client-credentials.js";
 import { BffError } from "../errors.js";
+import { checkGroupRule } from "../proxy/group-rule.js";
 import { upstreamRequestHeaders } from "../proxy/headers.js";
 import type { CacheAudience } from "../proxy/cache-control.js";
 import { createUpstreamPool, relay } from "../proxy/relay.js";
 import type { UpstreamConfig, Upstreams } from "../proxy/upstreams.js";
 import { logCutResponse, requestId } from "../http/request-logger.js";
+import { trustedChainOf } from "../http/trusted-chain.js";
 import type { Metrics } from "../metrics.js";
 import type { TokenRefresher } from "../refresh/token-refresher.js";
+import type { Tracing } from "../tracing.js";
+import { websocketRoute } from "./proxy-websocket.js";
 import { readFreshSession } from "./session-tokens.js";
 
 export interface ProxyRouteOptions {
@@ -35,12 +39,30 @@ export interface ProxyRouteOptions {
    * only, for services without a session; the others are 404 there.
    */
   listener?: "public" | "internal";
+  /** `ALLOWED_ORIGINS`: with `PUBLIC_URL`'s origin, the only Origins a WebSocket upgrade may come from. */
+  allowedOrigins?: readonly string[];
+  /** With tracing on, each relayed HTTP call is a CLIENT span, and the upstream's `traceparent` names it. */
+  tracing?: Tracing;
+}
+
+/** What {@link mountProxyRoutes}'s common steps found for a call. */
+export interface PreparedCall {
+  upstream: UpstreamConfig;
+  pool: Pool;
+  path: string;
+  headers: Record<string, string | string[]>;
+  audience: CacheAudience;
 }
 
 export interface ProxyRoutes {
+  /** The relay of an HTTP call after the browser guard, as a plain `(req, res)` function (the fast lane calls it too). */
+  handle(req: Request, res: Response): Promise<void>;
   /** Closes the upstream connection pools. */
   close(): Promise<void>;
 }
+
+/** The relay's route; the fast lane (src/http/fast-lane.ts) reports the same one for the calls it answers. */
+export const API_ROUTE = "/api/:upstream{/*path}";
 
 /** `/api/<name><rest><?query>` of the raw request URL: the path is relayed as the client encoded it. */
 const API_URL = /^\/api\/([^/?]*)([^?]*)(\?.*)?$/i;
@@ -84,7 +106,10 @@ export function upstreamPath(upstream: UpstreamConfig, rest: string, query: stri
   return `${upstream.basePath}${path}${query}`.replace(/^(?=\?|$)/, "/");
 }
 
-/** Mounted on the app itself, like `/token`: one dispatch layer, no path-prefix rewriting. */
+/**
+ * Mounted on the app itself, like `/token`: one dispatch layer, no path-prefix rewriting. The fast lane answers
+ * most calls before the router; the route still answers what it hands on (upgrades, request targets in another form).
+ */
 export function mountProxyRoutes(app: Express, options: ProxyRouteOptions): ProxyRoutes {
   const { upstreams, sessions, refresher, clientCredentials, guard, metrics, publicUrl } = options;
   const publicProto = publicUrl.protocol.slice(0, -1);
@@ -93,6 +118,7 @@ export function mountProxyRoutes(app: Express, options: ProxyRouteOptions): Prox
   for (const upstream of Object.values(upstreams)) pools.set(upstream.name, createUpstreamPool(upstream.url.origin, upstream.timeoutMs));
 
   const internal = options.listener === "internal";
+  const trustedChain = trustedChainOf(app);
 
   async function bearerFor(upstream: UpstreamConfig, req: Request, res: Response): Promise<string | undefined> {
     if (upstream.token === "client") {
@@ -102,7 +128,11 @@ export function mountProxyRoutes(app: Express, options: ProxyRouteOptions): Prox
       return clientCredentials.accessToken(upstream.scopes);
     }
     const session = await readFreshSession(req, res, { sessions, refresher });
-    if (session) return session.access_token;
+    // The rule reads the token about to be sent, after any refresh: a group change at Cognito counts from the next refresh.
+    if (session) {
+      checkGroupRule(session.access_token, upstream.groups, upstream.name);
+      return session.access_token;
+    }
     if (upstream.token === "user") throw new BffError("unauthenticated");
     return undefined;
   }
@@ -114,7 +144,11 @@ export function mountProxyRoutes(app: Express, options: ProxyRouteOptions): Prox
   const audienceOf = (upstream: UpstreamConfig, bearer: string | undefined): CacheAudience =>
     upstream.token === "client" ? (internal ? "service" : "user") : bearer ? "user" : "cookie";
 
-  async function handle(req: Request, res: Response): Promise<void> {
+  /**
+   * The steps every relayed call takes, HTTP or WebSocket, in this order: the upstream by name, its methods, the
+   * path on it, the bearer token (refreshed, group rule checked) and the headers.
+   */
+  async function prepare(req: Request, res: Response): Promise<PreparedCall> {
     const [, name = "", rest = "", query = ""] = API_URL.exec(req.originalUrl) ?? [];
     const upstream = Object.hasOwn(upstreams, name) ? upstreams[name] : undefined;
     const pool = pools.get(name);
@@ -130,17 +164,24 @@ export function mountProxyRoutes(app: Express, options: ProxyRouteOptions): Prox
       // Service-to-service calls never carry the user's cookies, even ones the BFF does not own.
       forwardCookies: upstream.token !== "client",
       requestId: requestId(res),
-      // req.ips is what Express trusts under TRUST_PROXY (nothing with it off); proto and host are the public URL's, never the client's Host.
-      forwarded: { trustedChain: req.ips, peerAddress: req.socket.remoteAddress, proto: publicProto, host: publicHost },
+      // req.ips, what Express trusts under TRUST_PROXY (nothing with it off), also for the fast lane's plain requests;
+      // proto and host are the public URL's, never the client's Host.
+      forwarded: { trustedChain: trustedChain(req), peerAddress: req.socket.remoteAddress, proto: publicProto, host: publicHost },
     });
+    return { upstream, pool, path, headers, audience: audienceOf(upstream, bearer) };
+  }
+
+  async function handle(req: Request, res: Response): Promise<void> {
+    const { upstream, pool, path, headers, audience } = await prepare(req, res);
     const outcome = await relay(req, res, pool, {
       origin: upstream.url.origin,
       path,
       headers,
       timeoutMs: upstream.timeoutMs,
       passSetCookie: upstream.passSetCookie,
-      audience: audienceOf(upstream, bearer),
+      audience,
       upstreamName: upstream.name,
+      ...(options.tracing ? { tracing: options.tracing } : {}),
       observe: (statusClass, seconds) => {
         metrics.upstreamRequests.inc({ upstream: upstream.name, status_class: statusClass });
         metrics.upstreamDuration.observe({ upstream: upstream.name }, seconds);
@@ -149,9 +190,12 @@ export function mountProxyRoutes(app: Express, options: ProxyRouteOptions): Prox
     if (outcome !== "answered") logCutResponse(res, outcome);
   }
 
-  app.all("/api/:upstream{/*path}", guard, handle);
+  // An upgrade request (it only comes through the upgrade listener) is a WebSocket's; every other goes on to the guard.
+  const websocket = websocketRoute({ prepare, metrics, allowedOrigins: new Set([publicUrl.origin, ...(options.allowedOrigins ?? [])]) });
+  app.all(API_ROUTE, websocket, guard, handle);
 
   return {
+    handle,
     async close() {
       await Promise.all([...pools.values()].map((pool) => pool.close()));
     },

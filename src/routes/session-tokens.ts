@@ -30,7 +30,8 @@ export async function readFreshSession(
   const { tokens, changed } = await refresher.ensureFresh(session, options);
   const current: SessionPayload = changed ? { ...session, ...tokens } : session;
   if (changed || sessions.isRenewalDue(current)) {
-    res.append("Set-Cookie", await sessions.write(current, cookieNames, { userAgent: req.headers["user-agent"] }));
+    // Node's appendHeader rather than Express's res.append: the fast lane's responses are plain Node ones.
+    res.appendHeader("Set-Cookie", await sessions.write(current, cookieNames, { userAgent: req.headers["user-agent"] }));
   }
   return current;
 }

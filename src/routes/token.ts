@@ -54,10 +54,24 @@ export function toTokenResponse(session: SessionPayload, nowSeconds: number, inc
   return body;
 }
 
-/** Mounted on the app itself rather than a Router: one dispatch layer less on the hot path. */
-export function mountTokenRoutes(app: Express, { sessions, refresher, includeIdToken, now, guard }: TokenRouteOptions): void {
+/** The two answers, as plain `(req, res)` functions that Express's routes and the fast lane (src/http/fast-lane.ts) both call. */
+export interface TokenHandlers {
+  /** `GET /token` (and HEAD). */
+  token(req: Request, res: Response): Promise<void>;
+  /** `POST /token/refresh`. */
+  refresh(req: Request, res: Response): Promise<void>;
+}
+
+/** No query string, or an empty one: nothing to parse (most `/token` calls). */
+const NO_QUERY = /^[^?]*\??$/;
+
+/**
+ * Mounted on the app itself rather than a Router: one dispatch layer less. The fast lane answers these paths
+ * before the router; the routes still answer what it hands on (request targets in another form, upgrades).
+ */
+export function mountTokenRoutes(app: Express, { sessions, refresher, includeIdToken, now, guard }: TokenRouteOptions): TokenHandlers {
   async function serve(req: Request, res: Response, force: boolean): Promise<void> {
-    const minTtlSeconds = parseMinTtl(req.query.min_ttl);
+    const minTtlSeconds = NO_QUERY.test(req.url) ? undefined : parseMinTtl(req.query.min_ttl);
     const current = await readFreshSession(req, res, { sessions, refresher }, { minTtlSeconds, force });
     if (!current) throw new BffError("unauthenticated");
 
@@ -70,12 +84,17 @@ export function mountTokenRoutes(app: Express, { sessions, refresher, includeIdT
     res.setHeader("Content-Length", Buffer.byteLength(body));
     res.end(body);
   }
+  const handlers: TokenHandlers = { token: (req, res) => serve(req, res, false), refresh: (req, res) => serve(req, res, true) };
 
-  // The guard runs as route middleware, not app.use("/token"): no path-prefix rewriting on the hot path.
-  app.get("/token", guard, (req, res) => serve(req, res, false));
-  app.post("/token/refresh", guard, (req, res) => serve(req, res, true));
-  app.options(["/token", "/token/refresh"], guard);
-  app.all(["/token", "/token/refresh"], guard, () => {
+  // The guard runs as route middleware, not app.use("/token"): no path-prefix rewriting.
+  app.get("/token", guard, handlers.token);
+  app.post("/token/refresh", guard, handlers.refresh);
+  app.options(TOKEN_PATHS, guard);
+  app.all(TOKEN_PATHS, guard, () => {
     throw new BffError("method_not_allowed");
   });
+  return handlers;
 }
+
+/** The paths of the routes that answer every method (OPTIONS, and 405 for the others). */
+export const TOKEN_PATHS: string[] = ["/token", "/token/refresh"];
