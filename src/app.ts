@@ -21,6 +21,7 @@ import { authActionsOnly } from "./http/auth-actions.js";
 import { AUTH_READABLE_PATHS, authCors } from "./http/auth-cors.js";
 import { browserGuards } from "./http/browser-guards.js";
 import { errorHandler, notFound } from "./http/error-handler.js";
+import { installFastLane } from "./http/fast-lane.js";
 import { requestLogger } from "./http/request-logger.js";
 import { applySecurityHeaders, computeSecurityHeaders } from "./http/security-headers.js";
 import { createReadiness, type ReadinessOptions } from "./health/readiness.js";
@@ -35,9 +36,11 @@ import { devPage, type DevPageOptions } from "./routes/dev-page.js";
 import { mountDocsRoutes } from "./routes/docs.js";
 import { mountAdminRoutes } from "./routes/admin.js";
 import { mountHealthRoutes, mountLivenessRoute } from "./routes/health.js";
-import { mountProxyRoutes } from "./routes/proxy.js";
+import { API_ROUTE, mountProxyRoutes } from "./routes/proxy.js";
+import { createUpgradeListener, type UpgradeListener } from "./proxy/websocket.js";
 import { mountSessionRoutes } from "./routes/sessions.js";
-import { mountTokenRoutes } from "./routes/token.js";
+import { mountTokenRoutes, TOKEN_PATHS } from "./routes/token.js";
+import { NO_TRACING, type Tracing } from "./tracing.js";
 
 export interface AppDeps {
   config: Config;
@@ -52,6 +55,13 @@ export interface AppDeps {
   devPage?: boolean | DevPageOptions;
   /** Tuning of the `/readyz` checks (tests shorten the caching). */
   readiness?: Pick<ReadinessOptions, "timeoutMs" | "successTtlMs" | "failureTtlMs">;
+  /** OpenTelemetry spans (startTracing() in tracing.ts); off by default. Give the Cognito gateway the same one. */
+  tracing?: Tracing;
+  /**
+   * `/token*` and `/api/*` answered in front of Express's router (src/http/fast-lane.ts); on by default. Off, the
+   * router answers them with the same handlers: tests compare the two.
+   */
+  fastLane?: boolean;
 }
 
 export interface BffApp {
@@ -64,6 +74,11 @@ export interface BffApp {
   metrics: Metrics;
   /** Administrative session revocation (shared through Redis when configured). */
   revocations: Revocations;
+  /**
+   * The listener for the HTTP server's `upgrade` event (`server.on("upgrade", upgrade)`): WebSockets through
+   * `/api/*`; every other upgrade request gets the app's ordinary answer, with `Connection: close`.
+   */
+  upgrade: UpgradeListener;
   /** Releases what the app holds (Redis connections); the caller closes the HTTP server. */
   close(): Promise<void>;
 }
@@ -101,7 +116,7 @@ function createCoordinator(config: Config, log: Logger, metrics: Metrics, now: (
 }
 
 /** The BFF's own client-credentials tokens, when an upstream needs them (config has checked the secret and domain). */
-function clientCredentialsFor(config: Config, now: () => number) {
+function clientCredentialsFor(config: Config, now: () => number, tracing: Tracing) {
   const { cognito } = config;
   if (!Object.values(config.upstreams).some((u) => u.token === "client") || !cognito.clientSecret || !cognito.domain) return undefined;
   return createClientCredentials({
@@ -111,6 +126,7 @@ function clientCredentialsFor(config: Config, now: () => number) {
     authMethod: cognito.tokenAuthMethod,
     now,
     timeoutMs: cognito.timeoutMs,
+    tracing,
   });
 }
 
@@ -173,7 +189,7 @@ function sessionStoreAnswers(sessions: SessionStore): RequestHandler {
 }
 
 export async function createApp(deps: AppDeps): Promise<BffApp> {
-  const { config, cognito, log, now = Date.now, redis, devPage: withDevPage = false } = deps;
+  const { config, cognito, log, now = Date.now, redis, devPage: withDevPage = false, tracing = NO_TRACING } = deps;
   const metrics = deps.metrics ?? createMetrics();
   const secure = config.publicUrl.protocol === "https:";
   const codec = await createSessionCodec({
@@ -202,6 +218,7 @@ export async function createApp(deps: AppDeps): Promise<BffApp> {
     minIntervalSeconds: config.refreshMinIntervalSeconds,
     log,
     metrics,
+    tracing,
   });
   const endSession = createSessionEnder({
     sessions,
@@ -214,27 +231,29 @@ export async function createApp(deps: AppDeps): Promise<BffApp> {
   });
   const authConfig = createAuthConfig({ config, refresher, endSession, log, now, revocations, sessions });
 
-  const newExpressApp = () => {
+  /** A new app with its first layer (security headers, request log), which is also the fast lane's edge. */
+  const newExpressApp = (): { created: Express; edge: RequestHandler } => {
     const created = express();
     created.disable("x-powered-by");
     // Every JSON answer here is no-store; an ETag would only cost a hash per response.
     created.set("etag", false);
     created.set("trust proxy", config.trustProxy);
-    const logRequests = requestLogger(created, log, { observe: observeHttpRequests(metrics) });
+    const logRequests = requestLogger(created, log, { observe: observeHttpRequests(metrics), tracing });
     const securityHeaders = computeSecurityHeaders({ https: secure });
     // One layer for both: every Express layer costs on the hot path.
-    created.use((req, res, next) => {
+    const edge: RequestHandler = (req, res, next) => {
       applySecurityHeaders(res, securityHeaders);
       logRequests(req, res, next);
-    });
-    return created;
+    };
+    created.use(edge);
+    return { created, edge };
   };
-  const app = newExpressApp();
+  const { created: app, edge: appEdge } = newExpressApp();
   // With INTERNAL_PORT, what only operators and services may call is served there and not on the public port.
-  const internalApp = config.internal ? newExpressApp() : undefined;
+  const internalApp = config.internal ? newExpressApp().created : undefined;
   const operations = internalApp ?? app;
   const guard = browserGuards({ publicOrigin: config.publicUrl.origin, allowedOrigins: config.allowedOrigins });
-  mountTokenRoutes(app, { sessions, refresher, includeIdToken: config.includeIdToken, now, guard });
+  const tokenHandlers = mountTokenRoutes(app, { sessions, refresher, includeIdToken: config.includeIdToken, now, guard });
   const readiness = createReadiness({
     issuer: config.cognito.issuer,
     domain: config.cognito.domain,
@@ -247,7 +266,7 @@ export async function createApp(deps: AppDeps): Promise<BffApp> {
   mountHealthRoutes(operations, { readiness, coordinator, metrics });
   mountDocsRoutes(app);
   const hasUpstreams = Object.keys(config.upstreams).length > 0;
-  const proxyOptions = { upstreams: config.upstreams, sessions, refresher, clientCredentials: clientCredentialsFor(config, now), metrics, publicUrl: config.publicUrl };
+  const proxyOptions = { upstreams: config.upstreams, sessions, refresher, clientCredentials: clientCredentialsFor(config, now, tracing), metrics, publicUrl: config.publicUrl, tracing, allowedOrigins: config.allowedOrigins };
   const proxies = hasUpstreams ? [mountProxyRoutes(app, { ...proxyOptions, guard })] : [];
   // Services call client upstreams on the internal port: no session, no browser rules.
   const noBrowserRules: RequestHandler = (_req, _res, next) => next();
@@ -269,16 +288,29 @@ export async function createApp(deps: AppDeps): Promise<BffApp> {
   app.get(AUTH_READABLE_PATHS, authCors(config.allowedOrigins));
   app.use(
     "/auth",
-    authActionsOnly,
+    authActionsOnly(config.cognito.identityProviders),
     withRequestContext(requestContext),
     sessionStoreAnswers(sessions),
     asPublicUrl(config.publicUrl),
     ExpressAuth(authConfig),
   );
   if (withDevPage) app.get("/", devPage(withDevPage === true ? {} : withDevPage));
+  const handleErrors = errorHandler(sessions);
   for (const served of internalApp ? [app, internalApp] : [app]) {
     served.use(notFound);
-    served.use(errorHandler(sessions));
+    served.use(handleErrors);
+  }
+  // `/token*` and `/api/*` answered in front of the router, by the same edge, guard, handlers and error handler.
+  if (deps.fastLane !== false) {
+    installFastLane(app, {
+      edge: appEdge,
+      guard,
+      token: tokenHandlers,
+      relay: hasUpstreams ? proxies[0]!.handle : undefined,
+      tokenPaths: TOKEN_PATHS,
+      apiRoute: API_ROUTE,
+      errorHandler: handleErrors,
+    });
   }
 
   const close = async () => {
@@ -286,5 +318,5 @@ export async function createApp(deps: AppDeps): Promise<BffApp> {
     await coordinator.close();
     await Promise.all(proxies.map((p) => p.close()));
   };
-  return { app, ...(internalApp ? { internalApp } : {}), sessions, refresher, coordinator, metrics, revocations, close };
+  return { app, ...(internalApp ? { internalApp } : {}), upgrade: createUpgradeListener(app), sessions, refresher, coordinator, metrics, revocations, close };
 }

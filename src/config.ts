@@ -8,6 +8,9 @@
  */
 import { z } from "zod";
 import { needsClientCredentials, parseUpstreams, type Upstreams } from "./proxy/upstreams.js";
+import { buildTracingConfig, OTLP_PROTOCOLS, TRACES_SAMPLERS, type TracingConfig } from "./tracing/tracing-config.js";
+
+export type { TracingConfig } from "./tracing/tracing-config.js";
 
 export type TokenAuthMethod = "client_secret_basic" | "client_secret_post" | "none";
 export type NodeEnv = "production" | "development" | "test";
@@ -31,6 +34,8 @@ export interface CognitoConfig {
   readonly refreshTokenRotation: boolean;
   /** Check the ID token's `nonce` at sign-in; off only for emulators that do not echo it (cognito-local). */
   readonly nonceCheck: boolean;
+  /** Identity provider names a sign-in may ask for with `identity_provider` (COGNITO_IDENTITY_PROVIDERS); none by default. */
+  readonly identityProviders: readonly string[];
   readonly scopes: readonly string[];
   /** Deadline for one refresh, all attempts included. */
   readonly timeoutMs: number;
@@ -76,6 +81,8 @@ export interface Config {
   readonly cognito: CognitoConfig;
   /** Routes of the token relay `/api/{upstream}/*`, by name. */
   readonly upstreams: Upstreams;
+  /** OpenTelemetry tracing (the standard `OTEL_*` variables); undefined when off. */
+  readonly tracing: TracingConfig | undefined;
   /** Settings that are valid but weaken something; logged once at start-up (never a value). */
   readonly warnings: readonly string[];
 }
@@ -103,6 +110,18 @@ const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"
 /** A comma-separated list, trimmed, without empty items. */
 function splitList(value: string): string[] {
   return value.split(",").map((item) => item.trim()).filter(Boolean);
+}
+
+/**
+ * A user pool identity provider name as Cognito's API types it (`ProviderNameType`):
+ * 1-32 letters, marks, symbols, digits or punctuation. Whitespace is refused too:
+ * CreateIdentityProvider's `ProviderNameTypeV2` allows none, so no provider has it.
+ * @see https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_CreateIdentityProvider.html
+ */
+const PROVIDER_NAME = /^[\p{L}\p{M}\p{S}\p{N}\p{P}]{1,32}$/u;
+
+function isProviderName(name: string): boolean {
+  return PROVIDER_NAME.test(name);
 }
 
 const optionalString = z
@@ -208,6 +227,15 @@ const schema = z.object({
   ),
   COGNITO_REFRESH_TOKEN_ROTATION: booleanVar(false),
   COGNITO_NONCE_CHECK: booleanVar(true),
+  COGNITO_IDENTITY_PROVIDERS: optionalString.pipe(
+    z
+      .string()
+      .refine((v) => splitList(v).every(isProviderName), {
+        message: "must be identity provider names as Cognito allows them, comma-separated (1-32 letters, digits, symbols or punctuation each, no whitespace), e.g. Google,SignInWithApple",
+      })
+      .optional()
+      .transform((v) => Object.freeze([...new Set(splitList(v ?? ""))])),
+  ),
   AWS_REGION: optionalString.pipe(
     z
       .string()
@@ -218,6 +246,34 @@ const schema = z.object({
   COGNITO_TIMEOUT_MS: integerVar(5000, 100, 60_000),
   COGNITO_MAX_ATTEMPTS: integerVar(3, 1, 5),
   UPSTREAMS: optionalString,
+  // OpenTelemetry's standard variables (tracing/tracing-config.ts combines them); tracing is on with an endpoint.
+  OTEL_SDK_DISABLED: booleanVar(false),
+  OTEL_EXPORTER_OTLP_ENDPOINT: urlVar,
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: urlVar,
+  OTEL_EXPORTER_OTLP_HEADERS: optionalString,
+  OTEL_EXPORTER_OTLP_TRACES_HEADERS: optionalString,
+  OTEL_EXPORTER_OTLP_TIMEOUT: integerVar(10_000, 1, 600_000),
+  OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: optionalString.pipe(
+    z
+      .string()
+      .regex(/^\d+$/, { message: "must be a whole number" })
+      .transform(Number)
+      .pipe(z.number().min(1, { message: "must be at least 1" }).max(600_000, { message: "must be at most 600000" }))
+      .optional(),
+  ),
+  OTEL_EXPORTER_OTLP_PROTOCOL: optionalString.pipe(z.enum(OTLP_PROTOCOLS, { message: "must be http/json or http/protobuf (spans go over OTLP/HTTP; grpc is not supported)" }).optional()),
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: optionalString.pipe(z.enum(OTLP_PROTOCOLS, { message: "must be http/json or http/protobuf (spans go over OTLP/HTTP; grpc is not supported)" }).optional()),
+  OTEL_SERVICE_NAME: optionalString,
+  OTEL_RESOURCE_ATTRIBUTES: optionalString,
+  OTEL_TRACES_SAMPLER: optionalString.pipe(z.enum(TRACES_SAMPLERS, { message: `must be one of ${TRACES_SAMPLERS.join(", ")}` }).optional()),
+  OTEL_TRACES_SAMPLER_ARG: optionalString.pipe(
+    z
+      .string()
+      .regex(/^(?:0|1|0?\.\d+|1\.0+)$/, { message: "must be a sampling ratio between 0 and 1, e.g. 0.25" })
+      .transform(Number)
+      .optional(),
+  ),
+  OTEL_BSP_SCHEDULE_DELAY: integerVar(5000, 1, 60_000),
 });
 
 type RawConfig = z.output<typeof schema>;
@@ -395,6 +451,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   checkCombinations(parsed, failed, problems, warnings);
   const allowedOrigins = parseOrigins(parsed.ALLOWED_ORIGINS, problems);
   const upstreams = parseUpstreams(parsed.UPSTREAMS, problems);
+  const tracing = buildTracingConfig(parsed, problems, warnings);
   if (needsClientCredentials(upstreams) && (!parsed.COGNITO_CLIENT_SECRET || !parsed.COGNITO_DOMAIN) && !failed.has("COGNITO_DOMAIN")) {
     problems.push("COGNITO_CLIENT_SECRET, COGNITO_DOMAIN: both are required when an upstream in UPSTREAMS uses token client (client credentials)");
   }
@@ -424,6 +481,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     tokenAuthMethod: clientSecret ? raw.COGNITO_TOKEN_AUTH_METHOD : "none",
     refreshTokenRotation: raw.COGNITO_REFRESH_TOKEN_ROTATION,
     nonceCheck: raw.COGNITO_NONCE_CHECK,
+    identityProviders: raw.COGNITO_IDENTITY_PROVIDERS,
     scopes: Object.freeze((raw.COGNITO_SCOPES ?? "openid email profile").split(/[\s,]+/).filter(Boolean)),
     timeoutMs: raw.COGNITO_TIMEOUT_MS,
     maxAttempts: raw.COGNITO_MAX_ATTEMPTS,
@@ -460,6 +518,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     adminSecret: raw.ADMIN_SECRET,
     cognito,
     upstreams,
+    tracing,
     warnings: Object.freeze(warnings),
   });
 }

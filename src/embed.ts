@@ -9,7 +9,9 @@ import { createCognitoGateway } from "./cognito/cognito-gateway.js";
 import { loadConfig, type Config } from "./config.js";
 import { createLogger, REDACT_PATHS, type Logger } from "./log.js";
 import { createMetrics, observeCognitoCalls } from "./metrics.js";
+import type { UpgradeListener } from "./proxy/websocket.js";
 import { createRedisClients } from "./redis.js";
+import { startTracing } from "./tracing.js";
 
 export { ConfigError, type Config } from "./config.js";
 export type { Logger } from "./log.js";
@@ -38,11 +40,19 @@ export interface Bff {
    * `/admin/*`). Serve it on a port only the cluster reaches; server.ts listens with it on INTERNAL_HOST:INTERNAL_PORT.
    */
   internalHandler: Express | undefined;
+  /**
+   * The listener for your HTTP server's `upgrade` event: `server.on("upgrade", bff.upgradeHandler)`. It relays
+   * WebSockets on `/api/*` (see the README's "Relaying API calls"); without it they are plain GETs to the upstream.
+   */
+  upgradeHandler: UpgradeListener;
   /** The validated configuration. */
   config: Config;
   /** The logger the BFF writes to. */
   log: Logger;
-  /** Releases what the BFF holds (Cognito client sockets, Redis connections); call it once the HTTP server has closed. */
+  /**
+   * Releases what the BFF holds (Cognito client sockets, Redis connections) and, with tracing on, exports the last
+   * spans (at most 5 s); call it once the HTTP server has closed.
+   */
   close(): Promise<void>;
 }
 
@@ -67,9 +77,11 @@ export async function createBff(env: Record<string, string | undefined>, options
     : createLogger({ level: config.logLevel });
   for (const warning of config.warnings) log.warn(warning);
   const metrics = createMetrics({ processMetrics: true });
-  const cognito = createCognitoGateway(config.cognito, { observe: observeCognitoCalls(metrics) });
+  // Tracing off (no OTEL_EXPORTER_OTLP_ENDPOINT): the OpenTelemetry SDK is not even loaded.
+  const tracing = await startTracing(config.tracing, log);
+  const cognito = createCognitoGateway(config.cognito, { observe: observeCognitoCalls(metrics), tracing });
   const redis = config.redisUrl ? createRedisClients({ url: config.redisUrl, keyPrefix: config.redisKeyPrefix, mode: config.redisMode, sentinelMaster: config.redisSentinelMaster }) : undefined;
-  const bff = await createApp({ config, cognito, log, metrics, ...(redis ? { redis } : {}), devPage: options.devPage ?? false });
+  const bff = await createApp({ config, cognito, log, metrics, ...(redis ? { redis } : {}), devPage: options.devPage ?? false, tracing });
 
   let closing: Promise<void> | undefined;
   const close = () =>
@@ -77,7 +89,9 @@ export async function createBff(env: Record<string, string | undefined>, options
       cognito.destroy();
       // Redis goes last: a request finishing during the host's shutdown may still coordinate through it.
       await bff.close();
+      // Then the spans of the last requests, within the tracer's deadline: a collector that does not answer holds nothing up.
+      await tracing.shutdown();
     })());
 
-  return { handler: bff.app, internalHandler: bff.internalApp, config, log, close };
+  return { handler: bff.app, internalHandler: bff.internalApp, upgradeHandler: bff.upgrade, config, log, close };
 }

@@ -12,6 +12,7 @@ export const ERROR_TABLE = {
   session_expired: { status: 401, description: "The session has ended. Sign in again." },
   csrf_required: { status: 403, description: "This endpoint requires the X-CSRF: 1 header." },
   origin_not_allowed: { status: 403, description: "Requests from this origin are not allowed." },
+  insufficient_group: { status: 403, description: "The signed-in user is not in a group this upstream requires." },
   not_found: { status: 404, description: "No such endpoint." },
   method_not_allowed: { status: 405, description: "This method is not allowed on this endpoint." },
   payload_too_large: { status: 413, description: "The request body is too large." },

@@ -3,6 +3,7 @@
  * apps in one process never share counters.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { droppedStdoutLogLines } from "./log-destination.js";
 
 export interface Metrics {
   readonly registry: Registry;
@@ -35,6 +36,10 @@ export interface Metrics {
   readonly upstreamDuration: Histogram<"upstream">;
   /** 1 while a dependency checked by `/readyz` (cognito, redis) answers, 0 while it does not. */
   readonly dependencyUp: Gauge<"dependency">;
+  /** Log lines the process dropped because stdout was blocked and its buffer full (read from the stdout writer at each scrape). */
+  readonly logDroppedLines: Counter;
+  /** WebSockets relayed and open now, by upstream name (their handshakes are counted in {@link upstreamRequests}, `1xx`). */
+  readonly websocketsOpen: Gauge<"upstream">;
 }
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
@@ -119,7 +124,32 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
       labelNames: ["dependency"],
       registers: [registry],
     }),
+    logDroppedLines: logDroppedLinesCounter(registry),
+    websocketsOpen: new Gauge({
+      name: "bff_websockets_open",
+      help: "WebSockets relayed to an upstream and open now, by upstream",
+      labelNames: ["upstream"],
+      registers: [registry],
+    }),
   };
+}
+
+/**
+ * `bff_log_dropped_lines_total`: the stdout writer counts its drops (it runs below the metrics, one per
+ * process); each scrape adds what it dropped since the last one.
+ */
+function logDroppedLinesCounter(registry: Registry): Counter {
+  let counted = 0;
+  return new Counter({
+    name: "bff_log_dropped_lines_total",
+    help: "Log lines dropped because stdout was blocked (nothing read it) and the log buffer was full",
+    registers: [registry],
+    collect() {
+      const dropped = droppedStdoutLogLines();
+      if (dropped > counted) this.inc(dropped - counted);
+      counted = dropped;
+    },
+  });
 }
 
 /**

@@ -10,7 +10,12 @@ import { ConfigError, type Config } from "./config.js";
 import { createBff, type CreateBffOptions } from "./embed.js";
 import type { Logger } from "./log.js";
 
-const SHUTDOWN_DEADLINE_MS = 10_000;
+/**
+ * After SIGTERM, connections still open this long are cut. A platform's grace
+ * period must be longer (deploy/kubernetes's `terminationGracePeriodSeconds`,
+ * compose's `stop_grace_period`; test/deploy/kubernetes.test.ts checks it).
+ */
+export const SHUTDOWN_DEADLINE_MS = 10_000;
 /** How long a keep-alive connection idle at the signal may still bring one last request. */
 const IDLE_GRACE_MS = 1000;
 
@@ -30,7 +35,9 @@ export interface DrainOptions {
  * signal get `idleGraceMs` to bring a request already on its way (closing them
  * at once, as `server.close()` does, resets a request that crossed the signal),
  * then idle connections are closed; whatever is still open at the deadline is
- * cut. Resolves when every connection is gone.
+ * cut, relayed WebSockets included (they hold the drain until then: the BFF
+ * reads no frame, so it cannot send a close frame of its own). Resolves when
+ * every connection is gone.
  */
 export function trackConnections(server: Server, options: DrainOptions): () => Promise<void> {
   const sockets = new Set<Socket>();
@@ -59,7 +66,11 @@ export function trackConnections(server: Server, options: DrainOptions): () => P
         // Answers whose headers had gone out before the signal leave keep-alive connections behind.
         sweep = setInterval(() => server.closeIdleConnections(), 100);
       }, options.idleGraceMs);
-      const deadline = setTimeout(() => server.closeAllConnections(), options.deadlineMs);
+      const deadline = setTimeout(() => {
+        server.closeAllConnections();
+        // Upgraded connections (relayed WebSockets) are no longer the HTTP server's to close: they are cut here.
+        for (const socket of sockets) socket.destroy();
+      }, options.deadlineMs);
       void closed.then(() => {
         clearTimeout(grace);
         clearTimeout(deadline);
@@ -107,6 +118,8 @@ export async function startServer(env: Record<string, string | undefined>, optio
   const { config, log } = bff;
 
   const server = createServer(httpServerOptions(config), bff.handler);
+  // WebSockets on /api/*; the internal listener has none, so an upgrade there is an ordinary request.
+  server.on("upgrade", bff.upgradeHandler);
   const drain = trackConnections(server, { deadlineMs: SHUTDOWN_DEADLINE_MS, idleGraceMs: IDLE_GRACE_MS });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

@@ -3,6 +3,7 @@
  * with credentials. It imports the client as any SPA does, `@cognito-bff/client`.
  */
 import { createBffClient, isSignInRequired, type AccessToken, type BffUser } from "@cognito-bff/client";
+import { mountWsPanel } from "./ws-panel.js";
 
 const MIN_TTL = 30;
 const bff = createBffClient({ baseUrl: __BFF_URL__, minTtl: MIN_TTL });
@@ -11,6 +12,8 @@ const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getEleme
 const ui = {
   status: $("status"),
   signIn: $<HTMLButtonElement>("sign-in"),
+  signInGoogle: $<HTMLButtonElement>("sign-in-google"),
+  identity: $("identity"),
   signOut: $<HTMLButtonElement>("sign-out"),
   refresh: $<HTMLButtonElement>("refresh"),
   callBff: $<HTMLButtonElement>("call-bff"),
@@ -25,6 +28,7 @@ const ui = {
 };
 $("spa-origin").textContent = location.origin;
 $("bff-origin").textContent = new URL(__BFF_URL__).origin;
+const wsPanel = mountWsPanel($("ws-panel"), { bffUrl: __BFF_URL__ });
 
 let user: BffUser | null = null;
 /** Lifetime of the token when it arrived, for the progress bar. */
@@ -50,7 +54,12 @@ function renderSession(): void {
   document.body.dataset.state = signedIn ? "signed-in" : "signed-out";
   ui.status.textContent = signedIn ? `Signed in as ${user?.email ?? user?.username ?? "?"}${user?.name ? ` (${user.name})` : ""}` : "Signed out.";
   ui.signIn.disabled = signedIn;
+  ui.signInGoogle.disabled = signedIn;
+  // Where the user came from and their Cognito groups (a federated user is in <pool>_Google).
+  ui.identity.hidden = !signedIn;
+  ui.identity.textContent = signedIn ? `Via ${user?.identity_provider ?? "?"} · groups: ${user?.groups?.length ? user.groups.join(", ") : "none"}` : "";
   for (const button of [ui.signOut, ui.refresh, ui.callBff, ui.callDirect]) button.disabled = !signedIn;
+  wsPanel.setSignedIn(signedIn);
 }
 
 function renderToken(): void {
@@ -107,6 +116,7 @@ async function showApiAnswer(response: Response): Promise<void> {
 }
 
 ui.signIn.onclick = () => void withErrors(() => bff.signIn());
+ui.signInGoogle.onclick = () => void withErrors(() => bff.signIn({ identityProvider: "Google" }));
 ui.signOut.onclick = () => void withErrors(() => bff.signOut());
 ui.refresh.onclick = () => void withErrors(async () => void (await bff.getToken({ forceRefresh: true })));
 ui.callBff.onclick = () => void withErrors(async () => showApiAnswer(await bff.fetchBff("/api/sample/hello")));

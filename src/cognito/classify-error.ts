@@ -116,6 +116,7 @@ function describe(error: unknown): { name: string; code: string; message: string
     code: typeof e.code === "string" ? e.code : "",
     message: typeof e.message === "string" ? e.message : "",
     status,
+    // Stryker disable next-line StringLiteral: only "server" is compared, so any other default reads the same.
     fault: typeof e.$fault === "string" ? e.$fault : "",
   };
 }
@@ -128,6 +129,12 @@ export function classifyCognitoFailure(error: unknown): FailureKind {
   if (fault === "server" || (status !== undefined && status >= 500) || status === 429) return "transient";
   // Anything else (a 4xx we do not know, or an error of our own) is not fixed by waiting.
   return "misconfigured";
+}
+
+/** The failure kind an error code of {@link toBffError} stands for (a span's outcome); other codes count as misconfigured. */
+export function failureKindOfCode(code: string): FailureKind {
+  if (code === "session_expired") return "rejected";
+  return code === "temporarily_unavailable" ? "transient" : "misconfigured";
 }
 
 /** The public error for a failed Cognito call; the log detail names the exception and its message, never a token. */

@@ -13,6 +13,7 @@
 import { randomUUID } from "node:crypto";
 import type { Express, Request, RequestHandler, Response } from "express";
 import type { Logger } from "../log.js";
+import { NO_TRACING, type TraceSpan, type Tracing } from "../tracing.js";
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
@@ -29,6 +30,8 @@ export type ObserveRequest = (route: string, method: string, status: number, sec
 
 export interface RequestLoggerOptions {
   observe?: ObserveRequest;
+  /** With tracing on, each request is a SERVER span, ended with its log line, whose trace id the line carries. */
+  tracing?: Tracing;
 }
 
 /** Per-request state, kept on `res.locals` (which Express creates anyway). */
@@ -37,10 +40,11 @@ interface Timing {
   started: number;
   logged: boolean;
   failure?: LoggedFailure;
+  /** The request's SERVER span (tracing on). */
+  span?: TraceSpan;
+  /** The line writer, for logCutResponse() (kept here rather than on `res.app`: the fast lane's responses have none). */
+  log: (res: Response, timing: Timing) => void;
 }
-
-/** Where requestLogger() leaves its line writer, for logCutResponse(). */
-const LOG_REQUEST = Symbol("logRequest");
 
 export function recordFailure(res: Response, failure: LoggedFailure): void {
   const timing = res.locals as Partial<Timing>;
@@ -55,11 +59,21 @@ export function recordFailure(res: Response, failure: LoggedFailure): void {
  */
 export function logCutResponse(res: Response, code: "client_closed" | "upstream_closed"): void {
   const timing = res.locals as Partial<Timing>;
-  const logRequest = (res.app.locals as Record<symbol, ((res: Response, timing: Timing) => void) | undefined>)[LOG_REQUEST];
-  if (!logRequest || timing.started === undefined || timing.logged) return;
+  if (!timing.log || timing.started === undefined || timing.logged) return;
   if (!res.headersSent) res.statusCode = 499;
   timing.failure = { code };
-  logRequest(res, timing as Timing);
+  timing.log(res, timing as Timing);
+}
+
+/**
+ * Writes the request's line, status 101, for a WebSocket upgrade whose `101`
+ * was written on the socket: the response object itself is never ended.
+ */
+export function logUpgradedResponse(res: Response): void {
+  const timing = res.locals as Partial<Timing>;
+  if (!timing.log || timing.started === undefined || timing.logged) return;
+  res.statusCode = 101;
+  timing.log(res, timing as Timing);
 }
 
 export function requestId(res: Response): string | undefined {
@@ -77,6 +91,35 @@ export function routeLabel(req: Request): string {
   return req.baseUrl || "unmatched";
 }
 
+/**
+ * The route as a low-cardinality template for span names and `http.route`:
+ * Express's `/api/:upstream{/*path}` becomes `/api/{upstream}` (the relayed
+ * path is free-form), `/auth/sessions/:id` becomes `/auth/sessions/{id}`;
+ * undefined when no route matched.
+ */
+export function routeTemplate(req: Request): string | undefined {
+  const label = routeLabel(req);
+  if (label === "unmatched") return undefined;
+  return label
+    .replace(/\{[^{}]*\*[^{}]*\}/g, "")
+    .replace(/\{([^{}]*)\}/g, "$1")
+    .replace(/[:*](\w+)/g, "{$1}");
+}
+
+/**
+ * Ends the request's SERVER span: named `METHOD /route` (never the raw path),
+ * with the route and status; a 5xx is an error.
+ * @see https://opentelemetry.io/docs/specs/semconv/http/http-spans/#http-server
+ */
+function endServerSpan(span: TraceSpan, req: Request, status: number, failure: LoggedFailure | undefined): void {
+  const route = routeTemplate(req);
+  span.updateName(route ? `${req.method} ${route}` : req.method);
+  span.setAttributes(route ? { "http.route": route, "http.response.status_code": status } : { "http.response.status_code": status });
+  if (failure) span.setAttributes({ "bff.error.code": failure.code });
+  if (status >= 500) span.fail(String(status));
+  span.end();
+}
+
 function pathOf(url: string): string {
   const query = url.indexOf("?");
   return query === -1 ? url : url.slice(0, query);
@@ -89,7 +132,7 @@ function pathOf(url: string): string {
 export function requestLogger(app: Express, log: Logger, options: RequestLoggerOptions = {}): RequestHandler {
   // The request line holds only the fields below, none of them a secret, so it skips path redaction (~12 µs a line).
   const accessLog = log.child({}, { redact: [] });
-  const { observe } = options;
+  const { observe, tracing = NO_TRACING } = options;
 
   function logRequest(res: Response, timing: Timing): void {
     timing.logged = true;
@@ -104,12 +147,14 @@ export function requestLogger(app: Express, log: Logger, options: RequestLoggerO
       ms: Math.round(ms * 10) / 10,
       ...timing.failure,
     };
+    if (timing.span) {
+      (line as typeof line & { trace_id?: string }).trace_id = timing.span.traceId;
+      endServerSpan(timing.span, req, status, timing.failure);
+    }
     if (status >= 500) accessLog.error(line, "request failed");
     else accessLog.info(line, "request");
     observe?.(routeLabel(req), req.method, status, ms / 1000);
   }
-
-  (app.locals as Record<symbol, unknown>)[LOG_REQUEST] = logRequest;
 
   // Express sets every response's prototype to app.response; ending it is where a request is answered.
   const proto = app.response as Response & { end: Response["end"] };
@@ -128,7 +173,12 @@ export function requestLogger(app: Express, log: Logger, options: RequestLoggerO
     timing.requestId = id;
     timing.started = performance.now();
     timing.logged = false;
+    timing.log = logRequest;
     res.setHeader("X-Request-Id", id);
-    next();
+    if (!tracing.enabled) return next();
+    // The query string is never recorded: it can hold an authorization code (the Auth.js callback's `code`, `state`).
+    const span = tracing.startServerSpan(req.method, req.headers, { "http.request.method": req.method, "url.path": pathOf(req.originalUrl) });
+    timing.span = span;
+    tracing.withSpan(span, next);
   };
 }

@@ -11,6 +11,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { EventEmitter } from "node:events";
 import { Pool, type Dispatcher } from "undici";
 import { BffError } from "../errors.js";
+import type { TraceSpan, Tracing } from "../tracing.js";
 import type { CacheAudience } from "./cache-control.js";
 import { downstreamResponseHeaders } from "./headers.js";
 
@@ -42,6 +43,11 @@ export interface RelayRequest {
    * its headers (or the failure). Not called when the client left first.
    */
   observe?: (statusClass: string, seconds: number) => void;
+  /**
+   * With tracing on, the call is a CLIENT span, and the upstream's `traceparent` names it as the parent
+   * (replacing the client's; off, the client's passes unchanged).
+   */
+  tracing?: Tracing;
 }
 
 export type RelayOutcome = "answered" | "client_closed" | "upstream_closed";
@@ -70,7 +76,8 @@ function hasBody(req: IncomingMessage): boolean {
   return req.headers["transfer-encoding"] !== undefined || (length !== undefined && length !== "0");
 }
 
-function applyResponseHeaders(res: ServerResponse, headers: Record<string, string | string[]>): void {
+/** Sets the relayed answer's headers on `res`, adding to (not replacing) a `Set-Cookie` or `Vary` the BFF has set already. */
+export function applyResponseHeaders(res: ServerResponse, headers: Record<string, string | string[]>): void {
   for (const [name, value] of Object.entries(headers)) {
     // The BFF may already have set these (a refreshed session cookie, Vary: Origin): add, do not replace.
     if (name === "set-cookie" || name === "vary") {
@@ -82,6 +89,23 @@ function applyResponseHeaders(res: ServerResponse, headers: Record<string, strin
     }
     res.setHeader(name, value);
   }
+}
+
+/**
+ * The relay's CLIENT span: upstream name, method and address; the query
+ * string (and so the full URL) is never recorded.
+ * @see https://opentelemetry.io/docs/specs/semconv/http/http-spans/#http-client
+ */
+function startRelaySpan(tracing: Tracing, method: string, target: RelayRequest): TraceSpan {
+  const url = new URL(target.origin);
+  const span = tracing.startSpan(`${method} ${target.upstreamName}`, "client", {
+    "http.request.method": method,
+    "server.address": url.hostname,
+    "server.port": Number(url.port || (url.protocol === "https:" ? 443 : 80)),
+    "bff.upstream": target.upstreamName,
+  });
+  span.inject(target.headers);
+  return span;
 }
 
 /**
@@ -105,7 +129,26 @@ function applyResponseHeaders(res: ServerResponse, headers: Record<string, strin
  *   been destroyed, and nothing else can be said to the client).
  * @throws {BffError} `bad_gateway` / `gateway_timeout` when no answer came (nothing has been sent yet).
  */
-export async function relay(req: IncomingMessage, res: ServerResponse, dispatcher: Dispatcher, target: RelayRequest): Promise<RelayOutcome> {
+export function relay(req: IncomingMessage, res: ServerResponse, dispatcher: Dispatcher, target: RelayRequest): Promise<RelayOutcome> {
+  if (!target.tracing?.enabled) return exchange(req, res, dispatcher, target, undefined);
+  return tracedExchange(req, res, dispatcher, target, target.tracing);
+}
+
+async function tracedExchange(req: IncomingMessage, res: ServerResponse, dispatcher: Dispatcher, target: RelayRequest, tracing: Tracing): Promise<RelayOutcome> {
+  const span = startRelaySpan(tracing, req.method ?? "GET", target);
+  try {
+    const outcome = await exchange(req, res, dispatcher, target, span);
+    if (outcome !== "answered") span.fail(outcome);
+    return outcome;
+  } catch (error) {
+    span.fail((error as BffError).code);
+    throw error;
+  } finally {
+    span.end();
+  }
+}
+
+async function exchange(req: IncomingMessage, res: ServerResponse, dispatcher: Dispatcher, target: RelayRequest, span: TraceSpan | undefined): Promise<RelayOutcome> {
   const abort = new EventEmitter();
   let clientGone = false;
   const onClose = () => {
@@ -141,6 +184,10 @@ export async function relay(req: IncomingMessage, res: ServerResponse, dispatche
         answered = true;
         clearTimeout(deadline);
         target.observe?.(`${Math.floor(statusCode / 100)}xx`, elapsed());
+        if (span) {
+          span.setAttributes({ "http.response.status_code": statusCode });
+          if (statusCode >= 500) span.fail(String(statusCode));
+        }
         res.statusCode = statusCode;
         // Only the session step before the call sets cookies on `res`: one here is the re-issued session.
         const sessionCookieSet = res.hasHeader("set-cookie");

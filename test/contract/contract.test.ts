@@ -5,7 +5,11 @@
  * documented (operation, status) was seen, so the spec and the code cannot
  * drift apart in either direction.
  */
+import { once } from "node:events";
+import { createServer, type IncomingMessage } from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket, { WebSocketServer } from "ws";
 import { CookieJar } from "../helpers/cookie-jar.js";
 import { signIn, startHarness, USER, type Bff, type Harness } from "../helpers/harness.js";
 import { startUpstream, type Upstream } from "../helpers/upstream.js";
@@ -247,6 +251,27 @@ describe("openapi.yaml against the running service", () => {
     expect(openapi.text).toMatch(/^openapi: 3\.1\.0$/m);
     const docs = await checkResponse("docs", await fetch(`${url}/docs`));
     expect(docs.text).toContain('<script src="/docs/swagger-ui-bundle.js"');
+  });
+
+  it("a WebSocket upgrade through the relay answers 101 as documented", async () => {
+    const server = createServer();
+    const wss = new WebSocketServer({ server });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const live = await startHarness({ env: { UPSTREAMS: JSON.stringify({ live: { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, token: "user" } }) } });
+    try {
+      const jar = await signIn(live.bff.url);
+      const ws = new WebSocket(`${live.bff.url.replace("http", "ws")}/api/live/x`, { headers: { cookie: jar.header() }, origin: live.bff.url });
+      const [answer] = (await once(ws, "upgrade")) as [IncomingMessage];
+      ws.terminate();
+      // A 101 has no body, and fetch's Response cannot carry a 1xx status: the check reads only these three.
+      const headers = new Headers(Object.entries(answer.headers).flatMap(([k, v]) => ([] as string[]).concat(v ?? []).map((one) => [k, one] as [string, string])));
+      const checked = await checkResponse("relayGet", { status: answer.statusCode, headers, text: async () => "" } as unknown as Response);
+      expect(checked.status).toBe(101);
+    } finally {
+      await live.close();
+      for (const client of wss.clients) client.terminate();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it("an answer the spec does not document fails the check", async () => {

@@ -14,6 +14,7 @@ import { startEmulator, type Emulator, type EmulatorClient, type EmulatorOptions
 import { createLogger } from "../../src/log.js";
 import { createMetrics, observeCognitoCalls } from "../../src/metrics.js";
 import { createRedisClients } from "../../src/redis.js";
+import { startTracing } from "../../src/tracing.js";
 import { CookieJar, parseForm } from "./cookie-jar.js";
 
 export const TEST_SECRET = "integration-test-secret-0123456789abcdef";
@@ -39,6 +40,8 @@ export interface HarnessOptions {
   redisUrl?: string;
   client?: Partial<EmulatorClient>;
   emulator?: EmulatorOptions;
+  /** `false`: Express's router answers `/token*` and `/api/*` too (createApp's `fastLane`), to compare with the fast lane. */
+  fastLane?: boolean;
 }
 
 export interface Harness {
@@ -93,12 +96,24 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     const log = createLogger({ level: "info", destination: { write: (line: string) => void logs.push(line) } });
     // Wired like server.ts: Cognito calls and their failures are counted.
     const metrics = createMetrics();
-    const cognito = createCognitoGateway(config.cognito, { observe: observeCognitoCalls(metrics) });
+    // Wired like embed.ts: tracing when the env names an OTLP endpoint (OTEL_EXPORTER_OTLP_ENDPOINT), else off.
+    const tracing = await startTracing(config.tracing, log);
+    const cognito = createCognitoGateway(config.cognito, { observe: observeCognitoCalls(metrics), tracing });
     // A replica may reach the same Redis another way (REDIS_URL in `extraEnv`, e.g. through a TCP proxy the test cuts).
     const replicaRedisUrl = extraEnv.REDIS_URL ?? redisUrl;
     const redis = replicaRedisUrl ? createRedisClients({ url: replicaRedisUrl, keyPrefix: redisPrefix, mode: config.redisMode, sentinelMaster: config.redisSentinelMaster }) : undefined;
-    const bff = await createApp({ config, cognito, log, metrics, now: () => emu.clock.now(), ...(redis ? { redis } : {}) });
+    const bff = await createApp({
+      config,
+      cognito,
+      log,
+      metrics,
+      now: () => emu.clock.now(),
+      tracing,
+      ...(redis ? { redis } : {}),
+      ...(options.fastLane === false ? { fastLane: false } : {}),
+    });
     server.on("request", bff.app);
+    server.on("upgrade", bff.upgrade);
     const entry: Bff = {
       url,
       config,
@@ -109,6 +124,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         await new Promise<void>((resolve) => server.close(() => resolve()));
         cognito.destroy();
         await bff.close();
+        await tracing.shutdown();
       },
     };
     bffs.push(entry);
