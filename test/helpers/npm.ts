@@ -4,6 +4,10 @@
  * is the one running the tests (`npm test`), so it goes with the same Node.
  */
 import { execFile } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -29,7 +33,31 @@ export function npm(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): P
   });
 }
 
-/** Builds @cognito-bff/client's dist/ (ESM, CommonJS and types) from its source in the tree. */
+/**
+ * Builds @cognito-bff/client's dist/ (ESM, CommonJS and types) from its source in the tree, once per test run.
+ * Each e2e file runs in a worker process of its own, and the build starts by deleting dist/: two builds at the same
+ * time delete each other's output under the other's bundler. The first worker of a run (the workers of one run share
+ * their parent, vitest) builds; the others wait for its outcome.
+ */
 export async function buildClientPackage(): Promise<void> {
-  await npm(["run", "build", "--workspace", "@cognito-bff/client"], ROOT);
+  const claim = join(tmpdir(), `cognito-bff-client-build-${process.ppid}`);
+  const outcome = `${claim}.outcome`;
+  try {
+    mkdirSync(claim);
+  } catch {
+    for (let waited = 0; !existsSync(outcome); waited += 100) {
+      if (waited > 180_000) throw new Error("the browser client's build by another test worker did not finish within 180 s");
+      await sleep(100);
+    }
+    const failure = readFileSync(outcome, "utf8");
+    if (failure) throw new Error(`the browser client's build failed in another test worker: ${failure}`);
+    return;
+  }
+  try {
+    await npm(["run", "build", "--workspace", "@cognito-bff/client"], ROOT);
+    writeFileSync(outcome, "");
+  } catch (error) {
+    writeFileSync(outcome, error instanceof Error ? error.message : String(error));
+    throw error;
+  }
 }
