@@ -40,7 +40,6 @@
  * @see https://github.com/pillarjs/router/blob/v2.2.0/index.js (the router it skips)
  */
 import type { ErrorRequestHandler, Express, NextFunction, Request, RequestHandler, Response } from "express";
-import { BffError } from "../errors.js";
 import { upgradeOf } from "../proxy/websocket.js";
 
 type Handler = (req: Request, res: Response) => Promise<void>;
@@ -50,7 +49,8 @@ export interface FastLaneOptions {
   edge: RequestHandler;
   /** The CSRF/Origin/CORS rules for browser calls. */
   guard: RequestHandler;
-  token: { token: Handler; refresh: Handler };
+  /** `notAllowed` throws (synchronously) the 405 of a token path. */
+  token: { token: Handler; refresh: Handler; notAllowed: (req: Request, res: Response) => never };
   /** The relay (no upstreams configured: none, and `/api` goes to the router's 404). */
   relay?: Handler | undefined;
   /** The paths of the token routes for every method, as mounted (see src/routes/token.ts). */
@@ -106,9 +106,7 @@ export function installFastLane(app: Express, options: FastLaneOptions): void {
   const apiRoute = Object.freeze({ path: options.apiRoute });
   // Thrown, not rejected, as by the route: Express answers a synchronous throw at once, before Node's parser reads
   // on (a body sent without framing is parsed as the next request, whose 400 must not overtake this answer).
-  const methodNotAllowed: Handler = () => {
-    throw new BffError("method_not_allowed");
-  };
+  const methodNotAllowed = token.notAllowed;
 
   /** Express's setup of a request: its prototypes (once; a host app's are replaced, as a mounted app does). */
   function dress(req: Request, res: Response): void {

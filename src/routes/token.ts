@@ -2,6 +2,7 @@
  * `GET /token` and `POST /token/refresh`: hand the SPA a fresh access token.
  * Never the refresh token; the ID token only when configured.
  */
+import type { ServerResponse } from "node:http";
 import type { Express, Request, RequestHandler, Response } from "express";
 import type { SessionPayload } from "../auth/session-payload.js";
 import type { SessionStore } from "../auth/session-store.js";
@@ -60,6 +61,11 @@ export interface TokenHandlers {
   token(req: Request, res: Response): Promise<void>;
   /** `POST /token/refresh`. */
   refresh(req: Request, res: Response): Promise<void>;
+  /**
+   * Any other method on either path: throws the 405, synchronously (Express answers a synchronous throw before
+   * Node's parser reads on, so an unframed body is not taken for the next request first).
+   */
+  notAllowed(req: Request, res: Response): never;
 }
 
 /** No query string, or an empty one: nothing to parse (most `/token` calls). */
@@ -84,16 +90,33 @@ export function mountTokenRoutes(app: Express, { sessions, refresher, includeIdT
     res.setHeader("Content-Length", Buffer.byteLength(body));
     res.end(body);
   }
-  const handlers: TokenHandlers = { token: (req, res) => serve(req, res, false), refresh: (req, res) => serve(req, res, true) };
+  const handlers: TokenHandlers = {
+    token: (req, res) => serve(req, res, false),
+    refresh: (req, res) => serve(req, res, true),
+    notAllowed: (req, res) => {
+      throw methodNotAllowed(res, req.url);
+    },
+  };
 
   // The guard runs as route middleware, not app.use("/token"): no path-prefix rewriting.
   app.get("/token", guard, handlers.token);
   app.post("/token/refresh", guard, handlers.refresh);
   app.options(TOKEN_PATHS, guard);
-  app.all(TOKEN_PATHS, guard, () => {
-    throw new BffError("method_not_allowed");
-  });
+  app.all(TOKEN_PATHS, guard, handlers.notAllowed);
   return handlers;
+}
+
+/** `/token/refresh` in any case, with one optional trailing slash and a query, as the routes match it. */
+const REFRESH_PATH = /\/refresh\/?(?:\?.*)?$/i;
+
+/**
+ * The 405 of a token path, with the `Allow` header a 405 must carry (`/token`: GET, HEAD; `/token/refresh`: POST;
+ * OPTIONS is only a preflight). `url`: the request's path (and query) under the app.
+ * @see https://www.rfc-editor.org/rfc/rfc9110#section-15.5.6
+ */
+function methodNotAllowed(res: ServerResponse, url: string): BffError {
+  res.setHeader("Allow", REFRESH_PATH.test(url) ? "POST" : "GET, HEAD");
+  return new BffError("method_not_allowed");
 }
 
 /** The paths of the routes that answer every method (OPTIONS, and 405 for the others). */
