@@ -29,9 +29,11 @@ const UNIT = [
   "test/unit/upstream-path.test.ts",
   "test/unit/headers-stripping.test.ts",
   "test/unit/user-agent-summary.test.ts",
+  "test/unit/redis-session-store-faults.test.ts",
   "test/unit/sign-in-params.test.ts",
   "test/unit/group-rule.test.ts",
   "test/unit/group-rule-log.test.ts",
+  "test/unit/websocket-relay.test.ts",
 ];
 
 /**
