@@ -6,9 +6,9 @@
  *   image cannot send and that forces a CORS preflight, or gets 403 `csrf_required`.
  */
 import cors from "cors";
+import vary from "vary";
 import type { NextFunction, Request, RequestHandler, Response } from "express";
 import { BffError } from "../errors.js";
-import { addVary } from "./vary.js";
 
 export interface BrowserGuardOptions {
   publicOrigin: string;
@@ -39,7 +39,7 @@ export function browserGuards({ publicOrigin, allowedOrigins }: BrowserGuardOpti
     const origin = req.headers.origin;
     if (origin === undefined) {
       // No CORS to answer; caches still need to know that the answer varies by Origin.
-      addVary(res, "Origin");
+      vary(res, "Origin");
       requireCsrfHeader(req, next);
       return;
     }

@@ -1,6 +1,7 @@
 /**
  * The plain-Node helpers the fast lane and Express's routes share, each held
- * to the Express behaviour it replaces: `Vary` as `res.vary()` sets it,
+ * to the Express behaviour it replaces: the guard's `Vary` on a plain
+ * response as `res.vary()` sets it,
  * `req.ips` under every kind of `trust proxy`, and the relay's reading of
  * `Connection` (with its shortcut for the usual values).
  */
@@ -10,12 +11,12 @@ import { Socket } from "node:net";
 import express, { type Express } from "express";
 import { afterEach, describe, expect, it } from "vitest";
 import { trustedChainOf } from "../../src/http/trusted-chain.js";
-import { addVary } from "../../src/http/vary.js";
+import { browserGuards } from "../../src/http/browser-guards.js";
 import { upstreamRequestHeaders } from "../../src/proxy/headers.js";
 
 const plainResponse = () => new ServerResponse(new IncomingMessage(new Socket()));
 
-describe("addVary", () => {
+describe("the browser guard's Vary on a plain Node response", () => {
   const app = express();
   /** What Express's res.vary() makes of the same start. */
   function expressVary(start: string | string[] | undefined, field: string): unknown {
@@ -40,9 +41,14 @@ describe("addVary", () => {
     [["Accept-Encoding", "Origin"], "Origin"],
     [["Cookie", "*"], "Origin"],
   ])("with Vary %j, adding %s gives what res.vary() gives", (start, field) => {
+    const guard = browserGuards({ publicOrigin: "https://bff.example", allowedOrigins: [] });
     const res = plainResponse();
     if (start !== undefined) res.setHeader("Vary", start);
-    addVary(res, field);
+    // A request without Origin: the guard adds `Vary: Origin` and goes on to its CSRF rule.
+    const req = Object.assign(new IncomingMessage(new Socket()), { headers: { "x-csrf": "1" } });
+    let passed: unknown = "not called";
+    guard(req as unknown as express.Request, res as unknown as express.Response, (error?: unknown) => (passed = error));
+    expect(passed).toBeUndefined();
     expect(res.getHeader("Vary")).toEqual(expressVary(start, field));
   });
 });
