@@ -15,12 +15,17 @@ export interface BrowserGuardOptions {
   allowedOrigins: readonly string[];
 }
 
+/** The Origins a browser call may come from: this service's own and the SPAs' (`ALLOWED_ORIGINS`). */
+export function browserOrigins({ publicOrigin, allowedOrigins }: BrowserGuardOptions): ReadonlySet<string> {
+  return new Set([publicOrigin, ...allowedOrigins]);
+}
+
 /**
  * One middleware (one dispatch layer on the hot path) that applies the three rules in order. Plain Node: it
  * needs none of Express's helpers, so the fast lane calls it on plain requests too.
  */
 export function browserGuards({ publicOrigin, allowedOrigins }: BrowserGuardOptions): RequestHandler {
-  const allowed = new Set([publicOrigin, ...allowedOrigins]);
+  const allowed = browserOrigins({ publicOrigin, allowedOrigins });
   const corsMiddleware = cors({
     origin: [...allowedOrigins],
     credentials: true,

@@ -14,9 +14,10 @@ import { upstreamRequestHeaders } from "../proxy/headers.js";
 import type { CacheAudience } from "../proxy/cache-control.js";
 import { createUpstreamPool, relay } from "../proxy/relay.js";
 import type { UpstreamConfig, Upstreams } from "../proxy/upstreams.js";
+import { browserOrigins } from "../http/browser-guards.js";
 import { logCutResponse, requestId } from "../http/request-logger.js";
 import { trustedChainOf } from "../http/trusted-chain.js";
-import type { Metrics } from "../metrics.js";
+import { observeUpstreamCall, type Metrics } from "../metrics.js";
 import type { TokenRefresher } from "../refresh/token-refresher.js";
 import type { Tracing } from "../tracing.js";
 import { websocketRoute } from "./proxy-websocket.js";
@@ -182,16 +183,13 @@ export function mountProxyRoutes(app: Express, options: ProxyRouteOptions): Prox
       audience,
       upstreamName: upstream.name,
       ...(options.tracing ? { tracing: options.tracing } : {}),
-      observe: (statusClass, seconds) => {
-        metrics.upstreamRequests.inc({ upstream: upstream.name, status_class: statusClass });
-        metrics.upstreamDuration.observe({ upstream: upstream.name }, seconds);
-      },
+      observe: (statusClass, seconds) => observeUpstreamCall(metrics, upstream.name, statusClass, seconds),
     });
     if (outcome !== "answered") logCutResponse(res, outcome);
   }
 
   // An upgrade request (it only comes through the upgrade listener) is a WebSocket's; every other goes on to the guard.
-  const websocket = websocketRoute({ prepare, metrics, allowedOrigins: new Set([publicUrl.origin, ...(options.allowedOrigins ?? [])]) });
+  const websocket = websocketRoute({ prepare, metrics, allowedOrigins: browserOrigins({ publicOrigin: publicUrl.origin, allowedOrigins: options.allowedOrigins ?? [] }) });
   app.all(API_ROUTE, websocket, guard, handle);
 
   return {
