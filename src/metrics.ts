@@ -168,3 +168,9 @@ export function observeHttpRequests(metrics: Metrics): (route: string, method: s
   const histogram = metrics.httpRequests;
   return (route, method, status, seconds) => histogram.observe({ route, method, status }, seconds);
 }
+
+/** One call to an upstream, HTTP or a WebSocket handshake: {@link Metrics.upstreamRequests} and {@link Metrics.upstreamDuration}. */
+export function observeUpstreamCall(metrics: Metrics, upstream: string, statusClass: string, seconds: number): void {
+  metrics.upstreamRequests.inc({ upstream, status_class: statusClass });
+  metrics.upstreamDuration.observe({ upstream }, seconds);
+}

@@ -21,7 +21,7 @@ import {
   type UpgradeSocket,
 } from "../proxy/websocket.js";
 import { logCutResponse, logUpgradedResponse } from "../http/request-logger.js";
-import type { Metrics } from "../metrics.js";
+import { observeUpstreamCall, type Metrics } from "../metrics.js";
 import type { PreparedCall } from "./proxy.js";
 
 export interface WebSocketRouteDeps {
@@ -57,10 +57,7 @@ async function relayWebSocket(req: Request, res: Response, { socket, head }: Upg
   const { upstream, path, headers, audience } = await deps.prepare(req, res);
   const labels = { upstream: upstream.name };
   const started = performance.now();
-  const observe = (statusClass: string) => {
-    deps.metrics.upstreamRequests.inc({ ...labels, status_class: statusClass });
-    deps.metrics.upstreamDuration.observe(labels, (performance.now() - started) / 1000);
-  };
+  const observe = (statusClass: string) => observeUpstreamCall(deps.metrics, upstream.name, statusClass, (performance.now() - started) / 1000);
   let handshake;
   try {
     handshake = await openUpstreamWebSocket({ url: upstream.url, path, headers, timeoutMs: upstream.timeoutMs, upstreamName: upstream.name, client: socket, clientHead: head });
