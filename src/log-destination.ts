@@ -63,7 +63,7 @@ const WAIT_SHARE = 0.1;
 const WAIT_STEP_MS = 1;
 /** How often a buffer the pipe did not take is offered again when no new line comes. */
 const RETRY_MS = 20;
-/** How long the exit waits for the reader to take what is buffered; with the 10 s shutdown deadline, within a 15 s grace period. */
+/** How long the exit waits for the reader to take what is buffered; the grace periods (compose, Kubernetes) allow for it after the drain and the trace flush. */
 export const EXIT_FLUSH_MS = 3000;
 
 type SonicBoom = ReturnType<typeof pino.destination>;
