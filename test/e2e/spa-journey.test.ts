@@ -7,59 +7,33 @@
  * Saves screenshots of the demo's main states in test-results/screenshots/
  * (UPDATE_SCREENSHOTS=1: in docs/screenshots/, the ones the README shows).
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import { extname, join, normalize } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { build } from "vite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createApp, type BffApp } from "../../src/app.js";
-import { createCognitoGateway, type CognitoGateway } from "../../src/cognito/cognito-gateway.js";
-import { loadConfig } from "../../src/config.js";
-import { startSampleApi, type SampleApi } from "../../src/dev/sample-api.js";
-import { startEmulator, type Emulator } from "../../src/emulator/index.js";
-import { createLogger } from "../../src/log.js";
+import type { BffApp } from "../../src/app.js";
+import type { SampleApi } from "../../src/dev/sample-api.js";
+import type { Emulator } from "../../src/emulator/index.js";
 import { launchChromium } from "../helpers/browser.js";
-import { CLIENT_ID, CLIENT_SECRET, TEST_SECRET, USER } from "../helpers/harness.js";
-import { buildClientPackage } from "../helpers/npm.js";
+import { listenOnLocalhost, startDemoStack, type DemoStack } from "../helpers/demo-stack.js";
+import { USER } from "../helpers/harness.js";
+import { ROOT } from "../helpers/npm.js";
 
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 // The committed README pictures change only when asked; an ordinary run leaves the tree clean.
 const SCREENSHOTS = join(ROOT, process.env.UPDATE_SCREENSHOTS ? "docs/screenshots" : "test-results/screenshots");
 const TOKEN_TTL = 300;
 
-const TYPES: Record<string, string> = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".map": "application/json" };
-
-async function listen(server: Server): Promise<number> {
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return (server.address() as AddressInfo).port;
-}
-
-/** Serves a built SPA from `dir` (index.html for every path without a file). */
-function staticServer(dir: string): Server {
-  return createServer((req, res) => {
-    const path = normalize(decodeURIComponent((req.url ?? "/").split("?")[0]!)).replace(/^(\.\.[/\\])+/, "");
-    let file = join(dir, path);
-    if (!file.startsWith(dir) || !statSync(file, { throwIfNoEntry: false })?.isFile()) file = join(dir, "index.html");
-    res.writeHead(200, { "Content-Type": TYPES[extname(file)] ?? "application/octet-stream", "Cache-Control": "no-store" });
-    res.end(readFileSync(file));
-  });
-}
-
+let stack: DemoStack;
 let emu: Emulator;
-let cognito: CognitoGateway;
 let bff: BffApp;
 let sampleApi: SampleApi;
 let browser: Browser;
 let context: BrowserContext;
 let page: Page;
 let otherTab: Page;
-let outDir: string;
-const servers: Server[] = [];
-const logs: string[] = [];
+let foreignServer: Server;
+let logs: string[];
 /** Every access token the browser received from GET /token. */
 const tokensSeen = new Set<string>();
 let bffOrigin: string;
@@ -75,51 +49,14 @@ const bffRequests = (method: string, path: string) =>
   logs.map((line) => JSON.parse(line) as { method?: string; path?: string }).filter((l) => l.method === method && l.path === path).length;
 
 beforeAll(async () => {
-  // The demo is bundled with @cognito-bff/client as it ships (its dist/, through the workspace link), built from the tree now.
-  const clientBuilt = buildClientPackage();
-  clientBuilt.catch(() => {}); // awaited below; a failure before that must not go unhandled
-  emu = await startEmulator({ users: [{ ...USER, emailVerified: true, attributes: { name: "Ada Lovelace" } }], accessTokenTtlSeconds: TOKEN_TTL });
-  const bffServer = createServer();
-  const demoServer = createServer();
-  const foreignServer = createServer((_req, res) => void res.writeHead(200, { "Content-Type": "text/html" }).end("<!doctype html><title>elsewhere</title>"));
-  servers.push(bffServer, demoServer, foreignServer);
-  bffOrigin = `http://localhost:${await listen(bffServer)}`;
-  demoOrigin = `http://localhost:${await listen(demoServer)}`;
-  foreignOrigin = `http://localhost:${await listen(foreignServer)}`;
-
-  sampleApi = await startSampleApi({ issuer: emu.issuer, clientId: CLIENT_ID, allowedOrigins: [demoOrigin], now: () => emu.clock.now() });
-  emu.addClient({
-    clientId: CLIENT_ID,
-    clientSecret: CLIENT_SECRET,
-    redirectUris: [`${bffOrigin}/auth/callback/cognito`],
-    logoutUris: [`${demoOrigin}/`],
+  stack = await startDemoStack({
+    emulator: { users: [{ ...USER, emailVerified: true, attributes: { name: "Ada Lovelace" } }], accessTokenTtlSeconds: TOKEN_TTL },
+    sampleApi: true,
   });
-  const config = loadConfig({
-    NODE_ENV: "test",
-    PUBLIC_URL: bffOrigin,
-    AUTH_SECRET: TEST_SECRET,
-    ALLOWED_ORIGINS: demoOrigin,
-    UPSTREAMS: JSON.stringify({ sample: { url: sampleApi.url, token: "user" } }),
-    COGNITO_ISSUER: emu.issuer,
-    COGNITO_CLIENT_ID: CLIENT_ID,
-    COGNITO_CLIENT_SECRET: CLIENT_SECRET,
-    COGNITO_DOMAIN: emu.url,
-    COGNITO_ENDPOINT: emu.url,
-  });
-  cognito = createCognitoGateway(config.cognito);
-  const log = createLogger({ level: "info", destination: { write: (line: string) => void logs.push(line) } });
-  bff = await createApp({ config, cognito, log, now: () => emu.clock.now() });
-  bffServer.on("request", bff.app);
-
-  outDir = mkdtempSync(join(tmpdir(), "cognito-bff-demo-"));
-  await clientBuilt;
-  await build({
-    configFile: join(ROOT, "demo/vite.config.ts"),
-    logLevel: "silent",
-    define: { __BFF_URL__: JSON.stringify(bffOrigin), __SAMPLE_API_URL__: JSON.stringify(sampleApi.url) },
-    build: { outDir, sourcemap: false },
-  });
-  demoServer.on("request", staticServer(outDir).listeners("request")[0] as (...args: unknown[]) => void);
+  ({ emu, bff, bffOrigin, demoOrigin, logs } = stack);
+  sampleApi = stack.sampleApi!;
+  foreignServer = createServer((_req, res) => void res.writeHead(200, { "Content-Type": "text/html" }).end("<!doctype html><title>elsewhere</title>"));
+  foreignOrigin = await listenOnLocalhost(foreignServer);
 
   mkdirSync(SCREENSHOTS, { recursive: true });
   browser = await launchChromium();
@@ -140,15 +77,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  for (const server of servers) {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  }
-  cognito?.destroy();
-  await bff?.close();
-  await sampleApi?.close();
-  await emu?.close();
-  if (outDir) rmSync(outDir, { recursive: true, force: true });
+  foreignServer?.closeAllConnections();
+  if (foreignServer?.listening) await new Promise((resolve) => foreignServer.close(resolve));
+  await stack?.close();
 });
 
 describe("the demo SPA in a real browser", () => {
